@@ -1,0 +1,171 @@
+"""The model catalog: makers, providers, LLMs and the offerings that join them.
+
+Catalog rows are keyed by their stable catalog id (e.g. ``claude-3-haiku``),
+the same id the fixtures, the API and releases use.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+catalog_id_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9._-]*$",
+    "Use lowercase letters, digits, dots, dashes and underscores, starting with a letter or digit.",
+)
+
+
+def catalog_id_field() -> models.CharField:
+    return models.CharField(primary_key=True, max_length=100, validators=[catalog_id_validator])
+
+
+class Capability(models.Model):
+    id = catalog_id_field()
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "capabilities"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Maker(models.Model):
+    id = catalog_id_field()
+    name = models.CharField(max_length=200)
+    website = models.URLField(blank=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Provider(models.Model):
+    class Kind(models.TextChoices):
+        API = "api", "API"
+        LOCAL = "local", "Local"
+
+    id = catalog_id_field()
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.API)
+    env_var = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z][A-Z0-9_]*$", "Use an upper-case environment variable name.")],
+        help_text="The environment variable LiteLLM reads this provider's key from.",
+    )
+    key_prefix = models.CharField(
+        max_length=40, blank=True, help_text="The documented prefix of this provider's keys, when it has one."
+    )
+    website = models.URLField(blank=True)
+    key_url = models.URLField(blank=True, help_text="Where a user creates a key.")
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="local") | ~Q(env_var=""), name="catalog_api_provider_has_env_var"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def needs_key(self) -> bool:
+        return self.kind == self.Kind.API
+
+
+class LLM(models.Model):
+    class Kind(models.TextChoices):
+        CLOUD = "cloud", "Cloud"
+        LOCAL = "local", "Local"
+
+    class Tier(models.TextChoices):
+        FREE = "free", "Free"
+        BUDGET = "budget", "Budget"
+        STANDARD = "standard", "Standard"
+        PREMIUM = "premium", "Premium"
+
+    id = catalog_id_field()
+    name = models.CharField(max_length=200)
+    maker = models.ForeignKey(Maker, on_delete=models.PROTECT, related_name="llms")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    description = models.TextField(blank=True)
+    capabilities = models.ManyToManyField(Capability, related_name="llms", blank=True)
+    providers = models.ManyToManyField(Provider, through="Offering", related_name="llms")
+    context_window = models.PositiveIntegerField(null=True, blank=True, help_text="Tokens.")
+    max_output = models.PositiveIntegerField(null=True, blank=True, help_text="Tokens.")
+    input_price = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, help_text="USD per million input tokens."
+    )
+    output_price = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, help_text="USD per million output tokens."
+    )
+    price_tier = models.CharField(max_length=10, choices=Tier.choices, blank=True)
+    embedding_dimension = models.PositiveIntegerField(null=True, blank=True)
+    use_cases = models.JSONField(default=list, blank=True)
+    enabled = models.BooleanField(default=True)
+
+    # What llama-swap needs to run a local model.
+    family = models.CharField(max_length=100, blank=True)
+    hf_repo = models.CharField(max_length=200, blank=True, help_text="Hugging Face repository of the GGUF file.")
+    hf_file = models.CharField(max_length=200, blank=True, help_text="GGUF file name in that repository.")
+    quantization = models.CharField(max_length=40, blank=True)
+    ctx_size = models.PositiveIntegerField(null=True, blank=True, help_text="Context size llama-server starts with.")
+    ttl = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds idle before llama-swap unloads it.")
+    ram_required_gb = models.PositiveIntegerField(null=True, blank=True)
+    flash_attn = models.BooleanField(default=False)
+    aliases = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "LLM"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="cloud") | (~Q(hf_repo="") & ~Q(hf_file="") & Q(ctx_size__isnull=False)),
+                name="catalog_local_llm_has_runtime",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind"]), models.Index(fields=["context_window"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:model_detail", args=[self.pk])
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind == self.Kind.LOCAL
+
+
+class Offering(models.Model):
+    """A provider serving an LLM, under the model string LiteLLM routes by."""
+
+    llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="offerings")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="offerings")
+    litellm_model = models.CharField(
+        max_length=300, blank=True, help_text="LiteLLM's model string, e.g. anthropic/claude-3-haiku. Empty for local models."
+    )
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_default", "provider__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["llm", "provider"], name="catalog_one_offering_per_provider"),
+            models.UniqueConstraint(
+                fields=["llm"], condition=Q(is_default=True), name="catalog_one_default_offering_per_llm"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.llm_id} via {self.provider_id}"

@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class MarketplaceConfig(AppConfig):
+    name = "leger.marketplace"
+    verbose_name = "Marketplace"

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from leger.tailnet import views
+
+app_name = "tailnet"
+urlpatterns = [
+    path("", views.settings, name="settings"),
+]
