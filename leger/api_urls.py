@@ -1,4 +1,8 @@
-"""Every REST endpoint under /api/v1/, gathered from the section apps."""
+"""Every REST endpoint under /api/v1/, gathered from the section apps.
+
+Each app's ``api.register(router)`` adds its viewsets to the shared router and
+returns any extra url patterns (plain APIViews).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,20 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from leger.catalog import api as catalog_api
+from leger.marketplace import api as marketplace_api
+from leger.providers import api as providers_api
+from leger.releases import api as releases_api
+from leger.tailnet import api as tailnet_api
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
-catalog_api.register(router)
+
+extra = []
+for section in (catalog_api, providers_api, marketplace_api, tailnet_api, releases_api):
+    extra += section.register(router)
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
+    *extra,
     *router.urls,
 ]

@@ -3,5 +3,6 @@ from __future__ import annotations
 from rest_framework.routers import DefaultRouter
 
 
-def register(router: DefaultRouter) -> None:
-    """Add the catalog's endpoints to the /api/v1/ router."""
+def register(router: DefaultRouter) -> list:
+    """Add this section's viewsets to the /api/v1/ router; return extra url patterns."""
+    return []
