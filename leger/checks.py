@@ -13,14 +13,18 @@ def development_defaults(app_configs: Any = None, **kwargs: Any) -> list[checks.
     problems: list[checks.CheckMessage] = []
     if settings.SECRET_KEY == settings.DEV_SECRET_KEY:
         problems.append(
-            checks.Error("SECRET_KEY is the development default.", hint="Set SECRET_KEY in the environment.", id="leger.E001")
+            checks.Error(
+                "SECRET_KEY is the development default.", hint="Set SECRET_KEY in the environment.", id="leger.E001"
+            )
         )
     if settings.DEV_FERNET_KEY in settings.LEGER_FERNET_KEYS:
         problems.append(
             checks.Error(
                 "LEGER_FERNET_KEYS holds the development key, so stored API keys are not protected.",
-                hint="Generate one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'` "
-                "and set LEGER_FERNET_KEYS.",
+                hint=(
+                    "Generate a key with `python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'` and set LEGER_FERNET_KEYS."
+                ),
                 id="leger.E002",
             )
         )

@@ -4,6 +4,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from tests.services import celery_worker, moto_server, s3_bucket, worker_bucket  # noqa: F401  (fixtures)
+
 
 @pytest.fixture
 def alice(db: None) -> User:
