@@ -1,0 +1,84 @@
+"""Uploading a rendered release to the artifact store.
+
+The layout the leger CLI reads::
+
+    {owner_uuid}/v{N}/{file}            every file of release N
+    {owner_uuid}/v{N}/manifest.json     written after every other file of N
+    {owner_uuid}/latest/manifest.json   replaced only once N is complete
+
+Every step is an idempotent put, so a publish that failed half-way can simply
+run again: it rewrites the same keys with the same bytes and only then moves
+``latest``. A reader that follows ``latest`` never sees a half-uploaded release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from leger.lib.storage import ArtifactStore, StoreError, sha256_hex
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    path: str
+    size: int
+    sha256: str
+
+
+def version_prefix(owner_uuid: str, version: int) -> str:
+    return f"{owner_uuid}/v{version}/"
+
+
+def latest_key(owner_uuid: str) -> str:
+    return f"{owner_uuid}/latest/{MANIFEST}"
+
+
+def content_type_for(path: str) -> str:
+    if path.endswith(".json"):
+        return "application/json"
+    if path.endswith((".yaml", ".yml")):
+        return "application/yaml"
+    return "text/plain; charset=utf-8"
+
+
+def upload_release(
+    *,
+    store: ArtifactStore,
+    owner_uuid: str,
+    version: int,
+    files: Mapping[str, bytes],
+    manifest: bytes,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[UploadedFile]:
+    """Put every file, then the manifest. Does not touch ``latest``."""
+    if MANIFEST in files:
+        raise StoreError("A release file may not be called manifest.json: that name is the release's own manifest.")
+    prefix = version_prefix(owner_uuid, version)
+    uploaded: list[UploadedFile] = []
+    total = len(files) + 1
+    for done, path in enumerate(sorted(files), start=1):
+        data = files[path]
+        store.put(prefix + path, data, content_type=content_type_for(path))
+        uploaded.append(UploadedFile(path=path, size=len(data), sha256=sha256_hex(data)))
+        if progress:
+            progress(done, total)
+    store.put(prefix + MANIFEST, manifest, content_type="application/json")
+    if progress:
+        progress(total, total)
+    return uploaded
+
+
+def verify_release(*, store: ArtifactStore, owner_uuid: str, version: int, files: Mapping[str, bytes]) -> None:
+    """Read back the manifest and check every file is in the store before ``latest`` moves."""
+    prefix = version_prefix(owner_uuid, version)
+    present = set(store.list(prefix))
+    missing = sorted(path for path in [*files, MANIFEST] if prefix + path not in present)
+    if missing:
+        raise StoreError(f"Release v{version} is incomplete in {store.describe()}: missing {', '.join(missing)}.")
+
+
+def point_latest(*, store: ArtifactStore, owner_uuid: str, manifest: bytes) -> None:
+    store.put(latest_key(owner_uuid), manifest, content_type="application/json")
