@@ -1,8 +1,62 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+
+from leger.catalog.filters import LLMFilterSet
+from leger.catalog.models import LLM
+from leger.catalog.selectors import llm_get, llm_list
+from leger.lib.htmx import template_for
+from leger.providers.selectors import configured_provider_ids
+
+PAGE_SIZE = 24
 
 
 def model_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"title": "Models", "blurb": "Every LLM Leger knows."})
+    filterset = LLMFilterSet(request.GET, queryset=llm_list())
+    # A filter that names nothing shows why, rather than a silently unfiltered list.
+    llms = filterset.qs if filterset.is_valid() else LLM.objects.none()
+    page = Paginator(llms, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "filterset": filterset,
+        "form": filterset.form,
+        "page_obj": page,
+        "hints": _hints(filterset) if filterset.is_valid() and not page.paginator.count else [],
+        "configured_provider_ids": configured_provider_ids(user=request.user),
+    }
+    response = render(request, template_for(request, "catalog/model_list.html", "results"), context)
+    # The same URL answers a fragment to htmx and a whole page otherwise; caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _hints(filterset: LLMFilterSet) -> list[str]:
+    """What to loosen when no model matches, one line per filter in use."""
+    data = filterset.form.cleaned_data
+    hints = []
+    if data.get("search"):
+        hints.append(f"Search for a shorter or different word than “{data['search'].strip()}”.")
+    if len(data.get("capability") or []) > 1:
+        hints.append("Tick fewer capabilities: a model must have every capability you tick.")
+    elif data.get("capability"):
+        hints.append(f"Untick “{data['capability'][0]}”.")
+    if data.get("maker"):
+        hints.append(f"Choose any maker instead of {data['maker']}.")
+    if data.get("provider"):
+        hints.append(f"Choose any provider instead of {data['provider']}.")
+    if data.get("kind"):
+        hints.append("Show cloud and local models.")
+    if data.get("min_context"):
+        hints.append("Choose a smaller minimum context.")
+    return hints
+
+
+def model_detail(request: HttpRequest, id: str) -> HttpResponse:
+    try:
+        llm = llm_get(id=id)
+    except LLM.DoesNotExist:
+        raise Http404("There is no model with this id in the catalog.") from None
+    context = {"llm": llm, "configured_provider_ids": configured_provider_ids(user=request.user)}
+    return render(request, "catalog/model_detail.html", context)

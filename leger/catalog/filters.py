@@ -1,0 +1,130 @@
+"""The one definition of how the catalog is filtered.
+
+The /models/ page and GET /api/v1/models/ both run this FilterSet, so a filter
+means the same thing (and refuses the same bad values) everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+
+from leger.catalog.models import LLM, Capability, Maker, Offering, Provider
+
+# The minimum-context choices the page offers; the API takes any whole number.
+CONTEXT_CHOICES = [
+    (8_000, "8K or more"),
+    (32_000, "32K or more"),
+    (128_000, "128K or more"),
+    (200_000, "200K or more"),
+    (1_000_000, "1M or more"),
+]
+
+# Missing figures (an unpriced model, an unknown context) sort last in both directions.
+ORDERINGS: dict[str, tuple[str, list[Any]]] = {
+    "name": ("Name", [F("name").asc()]),
+    "-context": ("Largest context first", [F("context_window").desc(nulls_last=True)]),
+    "context": ("Smallest context first", [F("context_window").asc(nulls_last=True)]),
+    "price": ("Cheapest input first", [F("input_price").asc(nulls_last=True)]),
+    "-price": ("Dearest input first", [F("input_price").desc(nulls_last=True)]),
+}
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    # Tokens are whole numbers: "8.5" is a mistake worth naming, which NumberFilter's DecimalField would accept.
+    field_class = forms.IntegerField
+
+
+class LLMFilterSet(django_filters.FilterSet):
+    search = django_filters.CharFilter(
+        method="filter_search",
+        label="Search",
+        help_text="Part of a model's name or id, its maker or a LiteLLM model string.",
+        max_length=200,
+        widget=forms.SearchInput(attrs={"placeholder": "e.g. haiku or anthropic/", "autocomplete": "off"}),
+    )
+    capability = django_filters.ModelMultipleChoiceFilter(
+        field_name="capabilities",
+        queryset=Capability.objects.all(),
+        conjoined=True,
+        # Each capability is its own join that matches at most one row per model: no duplicates to remove.
+        distinct=False,
+        label="Capabilities",
+        help_text="Models that have every capability given.",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": "There is no capability “%(value)s”. Use a capability id such as chat or vision.",
+            "invalid_pk_value": "“%(pk)s” is not a capability id. Use one such as chat or vision.",
+        },
+    )
+    maker = django_filters.ModelChoiceFilter(
+        queryset=Maker.objects.all(),
+        label="Maker",
+        help_text="A maker id, e.g. anthropic.",
+        empty_label="Any maker",
+        error_messages={
+            "invalid_choice": "There is no maker “%(value)s”. Use a maker id such as anthropic.",
+        },
+    )
+    provider = django_filters.ModelChoiceFilter(
+        field_name="offerings__provider",
+        queryset=Provider.objects.all(),
+        label="Provider",
+        help_text="Models this provider serves; a provider id, e.g. openrouter.",
+        empty_label="Any provider",
+        # One offering per model and provider, so this join cannot repeat a model.
+        distinct=False,
+        error_messages={
+            "invalid_choice": "There is no provider “%(value)s”. Use a provider id such as openrouter.",
+        },
+    )
+    kind = django_filters.ChoiceFilter(
+        choices=LLM.Kind.choices,
+        label="Runs",
+        help_text="cloud or local.",
+        empty_label="Cloud and local",
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Use kind=cloud or kind=local, not “%(value)s”."},
+    )
+    min_context = IntegerFilter(
+        field_name="context_window",
+        lookup_expr="gte",
+        label="Minimum context",
+        help_text="Tokens the model takes in at once, at least this many.",
+        min_value=0,
+        max_value=2**31 - 1,
+        widget=forms.Select(choices=[("", "Any context"), *CONTEXT_CHOICES]),
+        error_messages={"invalid": "Give the minimum context as a whole number of tokens, e.g. 128000."},
+    )
+    ordering = django_filters.ChoiceFilter(
+        method="filter_ordering",
+        choices=[(key, label) for key, (label, _) in ORDERINGS.items()],
+        label="Sort by",
+        help_text="name (the default), context, price; a leading - reverses it.",
+        empty_label=None,
+        error_messages={
+            "invalid_choice": "Sort by one of: " + ", ".join(ORDERINGS) + " (not “%(value)s”).",
+        },
+    )
+
+    class Meta:
+        model = LLM
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet[LLM], name: str, value: str) -> QuerySet[LLM]:
+        value = value.strip()
+        if not value:
+            return queryset
+        # Exists keeps one row per model, where a join on offerings would repeat it once per provider.
+        served_as = Offering.objects.filter(llm=OuterRef("pk"), litellm_model__icontains=value)
+        return queryset.filter(
+            Q(name__icontains=value) | Q(id__icontains=value) | Q(maker__name__icontains=value) | Exists(served_as)
+        )
+
+    def filter_ordering(self, queryset: QuerySet[LLM], name: str, value: str) -> QuerySet[LLM]:
+        _, order_by = ORDERINGS.get(value or "name", ORDERINGS["name"])
+        # Name and id break ties, so pages never overlap or skip a model.
+        return queryset.order_by(*order_by, "name", "id")
