@@ -6,3 +6,8 @@ from django.apps import AppConfig
 class CatalogConfig(AppConfig):
     name = "leger.catalog"
     verbose_name = "Model catalog"
+
+    def ready(self) -> None:
+        from leger.catalog import fixtures
+
+        fixtures.register()

@@ -257,11 +257,14 @@ def _schema_problem(path: Path, document: Any, error: Any) -> FixtureError:
             parts.append(unexpected[0])
             others = f" (nor {', '.join(repr(key) for key in unexpected[1:])})" if unexpected[1:] else ""
             message = f"is not an allowed property here{others}; allowed: {', '.join(sorted(allowed))}"
+    elif error.validator is None and error.schema is False:
+        message = "is not allowed for this kind of entry"
     elif error.validator == "const":
         message = f"must be {error.validator_value!r}"
     elif error.validator == "pattern":
         message = f"{error.instance!r} does not match the pattern {error.validator_value!r}"
-    if error.schema.get("description") and error.validator not in ("required", "additionalProperties"):
+    described = isinstance(error.schema, dict) and error.schema.get("description")
+    if described and error.validator not in ("required", "additionalProperties", "unevaluatedProperties"):
         message = f"{message} (expected: {error.schema['description']})"
 
     entry = None

@@ -51,6 +51,8 @@ class Provider(models.Model):
     class Kind(models.TextChoices):
         API = "api", "API"
         LOCAL = "local", "Local"
+        # A key for an add-on service (Tavily, ElevenLabs, ...): declared by the marketplace fixtures.
+        SERVICE = "service", "Service"
 
     id = catalog_id_field()
     name = models.CharField(max_length=200)
@@ -81,7 +83,7 @@ class Provider(models.Model):
 
     @property
     def needs_key(self) -> bool:
-        return self.kind == self.Kind.API
+        return self.kind != self.Kind.LOCAL
 
 
 class LLM(models.Model):
