@@ -53,11 +53,11 @@ class LLMViewSet(CallerKeysMixin, viewsets.ReadOnlyModelViewSet):
     )
 )
 class ProviderViewSet(CallerKeysMixin, viewsets.ReadOnlyModelViewSet):
-    """Catalog providers, and whether the caller already holds a key for each."""
+    """Catalog providers (LLM APIs, local llama-cpp, add-on services), and whether the caller holds a key for each."""
 
     serializer_class = ProviderSerializer
     lookup_value_regex = CATALOG_ID
-    filter_backends: list[type] = []
+    filterset_fields = ["kind"]
 
     def get_queryset(self) -> QuerySet[Provider]:
         return provider_list()

@@ -71,7 +71,8 @@ class LLMFilterSet(django_filters.FilterSet):
     )
     provider = django_filters.ModelChoiceFilter(
         field_name="offerings__provider",
-        queryset=Provider.objects.all(),
+        # Keys for add-on services (kind "service") serve no model; listing them would only mislead.
+        queryset=Provider.objects.exclude(kind=Provider.Kind.SERVICE),
         label="Provider",
         help_text="Models this provider serves; a provider id, e.g. openrouter.",
         empty_label="Any provider",

@@ -120,7 +120,9 @@ class LLMSerializer(serializers.ModelSerializer):
 
 
 class ProviderSerializer(serializers.ModelSerializer):
-    kind = ProviderKindField(help_text="api (needs a key) or local (llama-cpp on your machine).")
+    kind = ProviderKindField(
+        help_text="api (an LLM API; needs a key), local (llama-cpp on your machine) or service (an add-on's key)."
+    )
     configured = serializers.SerializerMethodField(help_text="Whether the caller holds a key for this provider.")
 
     class Meta:

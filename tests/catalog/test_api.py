@@ -235,6 +235,15 @@ def test_without_keys_no_provider_is_configured(api_client: APIClient, catalog: 
     assert not any(provider["configured"] for provider in body["results"])
 
 
+def test_providers_can_be_filtered_by_kind(api_client: APIClient, catalog: None) -> None:
+    make_provider("tavily", kind="service", env_var="TAVILY_API_KEY")
+    body = api_client.get("/api/v1/providers/?kind=local").json()
+    assert [provider["id"] for provider in body["results"]] == ["llama-cpp"]
+    body = api_client.get("/api/v1/providers/?kind=service").json()
+    assert [provider["id"] for provider in body["results"]] == ["tavily"]
+    assert api_client.get("/api/v1/providers/?kind=magic").status_code == 400
+
+
 def test_one_provider_by_id(api_client: APIClient, catalog: None) -> None:
     assert api_client.get("/api/v1/providers/anthropic/").json()["name"] == "Anthropic"
     assert api_client.get("/api/v1/providers/nobody/").status_code == 404

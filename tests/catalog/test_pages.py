@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from leger.catalog import views
 from leger.catalog.selectors import llm_list
-from tests.catalog.factories import make_catalog, make_llm, make_maker
+from tests.catalog.factories import make_catalog, make_llm, make_maker, make_provider
 
 
 @pytest.fixture
@@ -159,6 +159,13 @@ def test_the_selector_refuses_a_bad_filter_naming_the_field(catalog: None) -> No
         llm_list(filters={"maker": "nobody", "min_context": "8.5"})
     assert set(refused.value.message_dict) == {"maker", "min_context"}
     assert "There is no maker “nobody”" in refused.value.message_dict["maker"][0]
+
+
+def test_the_provider_filter_offers_only_providers_of_models(alice_client: Client, catalog: None) -> None:
+    make_provider("tavily", name="Tavily", kind="service", env_var="TAVILY_API_KEY")
+    page = alice_client.get("/models/").content.decode()
+    assert '<option value="openrouter">' in page
+    assert "Tavily" not in page
 
 
 def test_it_sorts_by_context_with_unknown_sizes_last(alice_client: Client, catalog: None) -> None:
