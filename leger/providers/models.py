@@ -1,3 +1,140 @@
+"""A user's API keys (credentials) and the audit log of what happened to them.
+
+A credential's value is only ever stored as a Fernet token (``value``); the
+masked form shown everywhere is computed once, when the value is set, so
+listing keys never needs to decrypt one.
+"""
+
 from __future__ import annotations
 
-from django.db import models  # noqa: F401
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from leger.providers import validators
+from leger.providers.fields import EncryptedTextField
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from leger.catalog.models import Provider
+    from leger.providers.audit import AccessSource
+
+# Catalog provider kinds whose use needs a key: LLM APIs, and the services of
+# marketplace add-ons (Tavily, ElevenLabs, ...). Local providers need none.
+KEYED_PROVIDER_KINDS = ("api", "service")
+
+SECRET_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+def provider_takes_key(provider: Provider) -> bool:
+    return provider.kind in KEYED_PROVIDER_KINDS
+
+
+class Credential(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credentials")
+    provider = models.ForeignKey("catalog.Provider", on_delete=models.PROTECT, related_name="credentials")
+    label = models.CharField(
+        max_length=validators.MAX_LABEL_LENGTH,
+        help_text="Tells two keys for the same provider apart, e.g. “work” and “personal”.",
+    )
+    value = EncryptedTextField(help_text="The key, encrypted with LEGER_FERNET_KEYS.")
+    masked = models.CharField(max_length=60, editable=False, help_text="The only form of the key that is shown.")
+    secret_name = models.CharField(
+        max_length=100,
+        editable=False,
+        help_text="The placeholder releases use for this key (a Podman secret name); never changes once given.",
+    )
+    env_var = models.CharField(
+        max_length=100, editable=False, help_text="The environment variable this key fills, from the catalog."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    rotated_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the value was last replaced."
+    )
+
+    class Meta:
+        ordering = ["provider_id", "label", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "secret_name"], name="providers_secret_name_unique_per_owner"),
+            models.UniqueConstraint(
+                fields=["owner", "provider", "label"],
+                name="providers_label_unique_per_provider",
+                violation_error_message="You already have a key with this label for this provider.",
+            ),
+            models.CheckConstraint(condition=~Q(label=""), name="providers_credential_has_label"),
+            models.CheckConstraint(
+                condition=Q(secret_name__regex=SECRET_NAME_PATTERN), name="providers_secret_name_shape"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id} · {self.label}"
+
+    def clean(self) -> None:
+        try:
+            self.label = validators.clean_label(self.label)
+        except ValidationError as error:
+            raise ValidationError({"label": error.messages}) from None
+
+    def reveal(self, *, actor: AbstractBaseUser, source: AccessSource) -> str:
+        """The plaintext key, for the few code paths that must hand it out. Every call is audited."""
+        from leger.providers.services import credential_reveal
+
+        return credential_reveal(credential=self, actor=actor, source=source)
+
+
+class AuditEntry(models.Model):
+    """Something that happened to one of a user's secrets: above all, every read of a value."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Added"
+        RENAMED = "renamed", "Renamed"
+        REPLACED = "replaced", "Value replaced"
+        DELETED = "deleted", "Deleted"
+        READ = "read", "Value read"
+
+    class Channel(models.TextChoices):
+        WEB = "web", "Web page"
+        API = "api", "API"
+        ADMIN = "admin", "Admin"
+        SYSTEM = "system", "System"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credential_audit")
+    # Kept after the key is deleted, so the log still says which secret it was.
+    credential = models.ForeignKey(Credential, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    secret_name = models.CharField(max_length=100)
+    label = models.CharField(max_length=validators.MAX_LABEL_LENGTH, blank=True)
+    provider_name = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True, help_text="Who did it, as they were named then.")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    ip = models.GenericIPAddressField(null=True, blank=True, verbose_name="IP address")
+    user_agent = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+        indexes = [models.Index(fields=["owner", "-at"], name="providers_audit_owner_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.secret_name} by {self.actor_name or 'unknown'}"
+
+    @property
+    def origin(self) -> str:
+        """Where the action came from, in words: channel, address and program."""
+        parts = [self.get_channel_display()]
+        if self.ip:
+            parts.append(self.ip)
+        if self.user_agent:
+            parts.append(self.user_agent)
+        return " · ".join(parts)

@@ -1,8 +1,96 @@
+"""Reads on providers and credentials. Every read is scoped to one owner."""
+
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from leger.catalog.models import Provider
+from leger.providers import usage
+from leger.providers.models import KEYED_PROVIDER_KINDS, AuditEntry, Credential
 
 
 def configured_provider_ids(*, user: AbstractBaseUser | AnonymousUser) -> set[str]:
     """Ids of the catalog providers the user holds at least one key for."""
-    return set()
+    if not user.is_authenticated:
+        return set()
+    return set(Credential.objects.filter(owner=user).values_list("provider_id", flat=True).distinct())
+
+
+def key_providers() -> QuerySet[Provider]:
+    """Catalog providers a key can be added for, by name."""
+    return Provider.objects.filter(kind__in=KEYED_PROVIDER_KINDS).order_by("name", "id")
+
+
+def credential_list(*, owner: AbstractBaseUser) -> QuerySet[Credential]:
+    return Credential.objects.filter(owner=owner).select_related("provider").order_by("provider__name", "label", "id")
+
+
+def credential_get(*, owner: AbstractBaseUser, id: int) -> Credential:
+    """One of the owner's credentials; 404 for anyone else's, as if it did not exist."""
+    return get_object_or_404(credential_list(owner=owner), pk=id)
+
+
+def credential_usages(*, credential: Credential) -> list[str]:
+    """What uses this key, in words, from the lookups other sections registered."""
+    return usage.credential_usages(credential=credential)
+
+
+def audit_list(*, owner: AbstractBaseUser) -> QuerySet[AuditEntry]:
+    """What happened to the owner's secrets, newest first."""
+    return AuditEntry.objects.filter(owner=owner).order_by("-at", "-id")
+
+
+@dataclass
+class ProviderKeys:
+    provider: Provider
+    credentials: list[Credential] = field(default_factory=list)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.credentials)
+
+
+@dataclass
+class ProviderGroup:
+    slug: str
+    title: str
+    description: str
+    entries: list[ProviderKeys]
+
+    @property
+    def configured_count(self) -> int:
+        return sum(1 for entry in self.entries if entry.configured)
+
+
+_GROUPS = [
+    ("api", "llm-providers", "LLM providers", "Keys LiteLLM uses to reach cloud models."),
+    (
+        "service",
+        "service-keys",
+        "Add-on services",
+        "Keys of the marketplace services Open WebUI calls, such as search or speech.",
+    ),
+]
+
+
+def key_overview(*, owner: AbstractBaseUser) -> list[ProviderGroup]:
+    """Every provider that takes a key, grouped by kind, each with the owner's keys; two queries.
+
+    Providers the owner has keys for come first in their group.
+    """
+    by_provider: dict[str, ProviderKeys] = {provider.pk: ProviderKeys(provider) for provider in key_providers()}
+    for credential in credential_list(owner=owner):
+        entry = by_provider.get(credential.provider_id)
+        if entry is not None:
+            credential.provider = entry.provider
+            entry.credentials.append(credential)
+    groups = []
+    for kind, slug, title, description in _GROUPS:
+        entries = [entry for entry in by_provider.values() if entry.provider.kind == kind]
+        entries.sort(key=lambda entry: (not entry.configured, entry.provider.name.lower()))
+        groups.append(ProviderGroup(slug=slug, title=title, description=description, entries=entries))
+    return groups

@@ -1,0 +1,188 @@
+"""Admin for credentials and their audit log.
+
+No admin page or form shows a key: the value column stays out of every form
+(the add form takes a key through the service and never renders it back),
+lists show the masked form, and deleting goes through the service so each
+revocation is audited. Staff who are not superusers see only their own keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from leger.providers import services
+from leger.providers.audit import AccessSource
+from leger.providers.forms import key_field
+from leger.providers.models import AuditEntry, Credential
+from leger.providers.selectors import key_providers
+
+
+def _source(request: HttpRequest) -> AccessSource:
+    return AccessSource.from_request(request, channel=AuditEntry.Channel.ADMIN)
+
+
+class CredentialAddForm(forms.ModelForm):
+    """Takes a key for the service to encrypt; the key field never renders a value."""
+
+    value = key_field()
+    acting_user: Any = None  # set per request by CredentialAdmin.get_form
+
+    class Meta:
+        model = Credential
+        fields = ["owner", "provider", "label"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = key_providers()
+        self.fields["label"].required = False
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        cleaned["owner"] = cleaned.get("owner") or self.acting_user
+        if cleaned.get("provider") is not None and cleaned["owner"] is not None:
+            try:
+                cleaned["label"] = services.credential_check_new(
+                    owner=cleaned["owner"],
+                    provider=cleaned["provider"],
+                    label=cleaned.get("label", ""),
+                    value=cleaned.get("value", ""),
+                )
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
+
+    def _post_clean(self) -> None:
+        # The model instance is built by the service in save_model; the service's own
+        # check above already ran every rule, so the ModelForm's instance validation is skipped.
+        pass
+
+
+class CredentialChangeForm(forms.ModelForm):
+    class Meta:
+        model = Credential
+        fields = ["label"]
+
+    def clean_label(self) -> str:
+        try:
+            return services.credential_check_label(credential=self.instance, label=self.cleaned_data["label"])
+        except ValidationError as error:
+            raise ValidationError(error.message_dict.get("label", error.messages)) from None
+
+    def _post_clean(self) -> None:
+        # Keep the stored label until the service saves it in save_model (with its audit entry).
+        pass
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    list_display = ["secret_name", "owner", "provider", "label", "masked", "created_at", "rotated_at"]
+    list_select_related = ["owner", "provider"]
+    list_filter = ["provider"]
+    search_fields = ["secret_name", "label", "owner__username", "owner__email", "provider__name"]
+    ordering = ["owner__username", "provider__name", "label"]
+    change_fields = ["owner", "provider", "label", "masked", "secret_name", "env_var", "created_at", "rotated_at"]
+    change_readonly_fields = ["owner", "provider", "masked", "secret_name", "env_var", "created_at", "rotated_at"]
+    actions = ["revoke"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Credential]:
+        queryset = super().get_queryset(request)
+        if not request.user.is_superuser:
+            queryset = queryset.filter(owner=request.user)
+        return queryset
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        # Bulk delete would bypass the service and its audit entries; "revoke" replaces it.
+        actions.pop("delete_selected", None)
+        return actions
+
+    def get_fields(self, request: HttpRequest, obj: Credential | None = None) -> list[str]:
+        if obj is not None:
+            return list(self.change_fields)
+        # Staff who are not superusers add keys for themselves only.
+        return ["owner", "provider", "label", "value"] if request.user.is_superuser else ["provider", "label", "value"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Credential | None = None) -> list[str]:
+        return list(self.change_readonly_fields) if obj is not None else []
+
+    def get_form(self, request: HttpRequest, obj: Credential | None = None, change: bool = False, **kwargs: Any) -> Any:
+        kwargs["form"] = CredentialChangeForm if obj is not None else CredentialAddForm
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        form_class.acting_user = request.user  # a fresh class per request (modelform_factory)
+        return form_class
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"owner": request.user.pk}
+
+    def save_model(self, request: HttpRequest, obj: Credential, form: forms.ModelForm, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            if "label" in form.changed_data:
+                services.credential_rename(
+                    credential=obj, label=data["label"], actor=request.user, source=_source(request)
+                )
+            return
+        created = services.credential_create(
+            owner=data["owner"],
+            provider=data["provider"],
+            label=data["label"],
+            value=data["value"],
+            source=_source(request),
+        )
+        # The admin goes on with `obj` (history entry, redirect), so make it the saved row.
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: Credential) -> None:
+        services.credential_delete(credential=obj, actor=request.user, source=_source(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
+        for credential in queryset.select_related("provider", "owner"):
+            services.credential_delete(credential=credential, actor=request.user, source=_source(request))
+
+    @admin.action(description="Revoke (delete) the selected keys", permissions=["delete"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
+        revoked, refused = 0, []
+        for credential in queryset.select_related("provider", "owner"):
+            try:
+                services.credential_delete(credential=credential, actor=request.user, source=_source(request))
+            except ValidationError as error:
+                refused.append(f"{credential.secret_name}: {' '.join(error.messages)}")
+            else:
+                revoked += 1
+        if revoked:
+            self.message_user(request, f"Revoked {revoked} key{'s' if revoked != 1 else ''}.", messages.SUCCESS)
+        for refusal in refused:
+            self.message_user(request, refusal, messages.ERROR)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: an audit log nobody can edit or delete from the admin."""
+
+    list_display = ["at", "action", "secret_name", "owner", "actor_name", "channel", "ip"]
+    list_select_related = ["owner"]
+    list_filter = ["action", "channel"]
+    search_fields = ["secret_name", "owner__username", "actor_name", "ip"]
+    date_hierarchy = "at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEntry]:
+        queryset = super().get_queryset(request)
+        if not request.user.is_superuser:
+            queryset = queryset.filter(owner=request.user)
+        return queryset
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False

@@ -1,0 +1,277 @@
+"""Writes on credentials. Every rule about keys lives here (and in validators).
+
+Log lines name a credential by id and secret name only; no function here logs
+a value or puts one in an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, RestrictedError
+from django.utils import timezone
+
+from leger.catalog.models import Provider
+from leger.providers import crypto, validators
+from leger.providers.audit import SYSTEM, AccessSource
+from leger.providers.models import AuditEntry, Credential, provider_takes_key
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LABEL = "default"
+_SECRET_NAME_MAX = 80
+
+
+def _audit(credential: Credential, *, action: str, actor: AbstractBaseUser | None, source: AccessSource) -> AuditEntry:
+    return AuditEntry.objects.create(
+        owner_id=credential.owner_id,
+        credential=credential if credential.pk else None,
+        secret_name=credential.secret_name,
+        label=credential.label,
+        provider_name=credential.provider.name,
+        action=action,
+        actor=actor,
+        actor_name=actor.get_username() if actor is not None else "",
+        channel=source.channel,
+        ip=source.ip,
+        user_agent=source.user_agent,
+    )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def _base_secret_name(provider: Provider) -> str:
+    base = _slug(provider.env_var) or f"{_slug(provider.pk)}_api_key"
+    if not base[0].isalpha():
+        base = f"key_{base}"
+    return base[:_SECRET_NAME_MAX]
+
+
+def _free_secret_name(*, owner: AbstractBaseUser, provider: Provider, label: str) -> str:
+    """The provider's base name for a first key; then one from the label, then numbered ones."""
+    base = _base_secret_name(provider)
+    taken = set(
+        Credential.objects.filter(owner=owner, secret_name__startswith=base).values_list("secret_name", flat=True)
+    )
+    candidates = [base]
+    label_part = _slug(label)
+    if label_part and label != DEFAULT_LABEL:
+        candidates.append(f"{base}_{label_part}"[:_SECRET_NAME_MAX])
+    for candidate in candidates:
+        if candidate not in taken:
+            return candidate
+    number = 2
+    while f"{base}_{number}" in taken:
+        number += 1
+    return f"{base}_{number}"
+
+
+def _lock_owner(owner_id: int) -> None:
+    # One writer per owner at a time, so two concurrent adds cannot pick the same
+    # secret name or label; the unique constraints stay as the last word.
+    get_user_model().objects.select_for_update().filter(pk=owner_id).first()
+
+
+def _check_label_free(*, owner_id: int, provider: Provider, label: str, exclude_pk: int | None) -> None:
+    clash = Credential.objects.filter(owner_id=owner_id, provider=provider, label=label)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise ValidationError(
+            {"label": [f"You already have a key labelled “{label}” for {provider.name}; give this one its own label."]}
+        )
+
+
+def credential_check_new(*, owner: AbstractBaseUser, provider: Provider, label: str, value: str) -> str:
+    """Every rule a new key must pass, without saving; returns the cleaned label.
+
+    Raises a ValidationError keyed by field (provider, label, value). The admin
+    add form calls this from clean() so refusals appear next to its fields.
+    """
+    errors: dict[str, list[str]] = {}
+    if not provider_takes_key(provider):
+        errors["provider"] = [f"{provider.name} runs on your own machine and needs no key; pick an API provider."]
+    try:
+        label = validators.clean_label(label) or DEFAULT_LABEL
+    except ValidationError as error:
+        errors["label"] = error.messages
+    if "provider" not in errors:
+        try:
+            validators.validate_key_value(value, provider=provider)
+        except ValidationError as error:
+            errors["value"] = error.messages
+    if not errors:
+        try:
+            _check_label_free(owner_id=owner.pk, provider=provider, label=label, exclude_pk=None)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return label
+
+
+def credential_create(
+    *,
+    owner: AbstractBaseUser,
+    provider: Provider,
+    label: str,
+    value: str,
+    source: AccessSource = SYSTEM,
+) -> Credential:
+    """Store a new key for ``owner``; refuses bad input with field messages and saves nothing."""
+    label = credential_check_new(owner=owner, provider=provider, label=label, value=value)
+    try:
+        with transaction.atomic():
+            _lock_owner(owner.pk)
+            # Again under the lock: another request may have taken the label since the check.
+            _check_label_free(owner_id=owner.pk, provider=provider, label=label, exclude_pk=None)
+            credential = Credential.objects.create(
+                owner=owner,
+                provider=provider,
+                label=label,
+                value=crypto.encrypt(value),
+                masked=crypto.mask(value, provider.key_prefix),
+                secret_name=_free_secret_name(owner=owner, provider=provider, label=label),
+                env_var=provider.env_var,
+            )
+            _audit(credential, action=AuditEntry.Action.CREATED, actor=owner, source=source)
+    except IntegrityError:
+        # Only reachable when another request won a race the owner lock did not cover.
+        raise ValidationError({"label": ["This key clashes with one saved at the same moment; try again."]}) from None
+    logger.info("credential %s (%s) added for user %s", credential.pk, credential.secret_name, credential.owner_id)
+    return credential
+
+
+def credential_check_label(*, credential: Credential, label: str) -> str:
+    """The rules a new label for an existing key must pass, without saving; returns it cleaned."""
+    try:
+        label = validators.clean_label(label)
+    except ValidationError as error:
+        raise ValidationError({"label": error.messages}) from None
+    if not label:
+        raise ValidationError({"label": ["Give the key a label, e.g. “work” or “personal”."]})
+    _check_label_free(owner_id=credential.owner_id, provider=credential.provider, label=label, exclude_pk=credential.pk)
+    return label
+
+
+def credential_rename(
+    *,
+    credential: Credential,
+    label: str,
+    actor: AbstractBaseUser | None = None,
+    source: AccessSource = SYSTEM,
+) -> Credential:
+    """Change a key's label. Its secret name stays, since releases refer to it."""
+    label = credential_check_label(credential=credential, label=label)
+    with transaction.atomic():
+        _lock_owner(credential.owner_id)
+        _check_label_free(
+            owner_id=credential.owner_id, provider=credential.provider, label=label, exclude_pk=credential.pk
+        )
+        credential.label = label
+        credential.save(update_fields=["label"])
+        _audit(credential, action=AuditEntry.Action.RENAMED, actor=actor or credential.owner, source=source)
+    logger.info("credential %s (%s) renamed", credential.pk, credential.secret_name)
+    return credential
+
+
+def credential_rotate(
+    *,
+    credential: Credential,
+    value: str,
+    actor: AbstractBaseUser | None = None,
+    source: AccessSource = SYSTEM,
+) -> Credential:
+    """Replace a key's value (after the user rotated it at the provider); name and label stay."""
+    try:
+        validators.validate_key_value(value, provider=credential.provider)
+    except ValidationError as error:
+        raise ValidationError({"value": error.messages}) from None
+    with transaction.atomic():
+        credential.value = crypto.encrypt(value)
+        credential.masked = crypto.mask(value, credential.provider.key_prefix)
+        credential.rotated_at = timezone.now()
+        credential.save(update_fields=["value", "masked", "rotated_at"])
+        _audit(credential, action=AuditEntry.Action.REPLACED, actor=actor or credential.owner, source=source)
+    logger.info("credential %s (%s) value replaced", credential.pk, credential.secret_name)
+    return credential
+
+
+def credential_delete(
+    *,
+    credential: Credential,
+    actor: AbstractBaseUser | None = None,
+    source: AccessSource = SYSTEM,
+) -> None:
+    """Delete (revoke) a key. Refused, with who holds it, while another section protects it."""
+    pk, secret_name = credential.pk, credential.secret_name
+    try:
+        with transaction.atomic():
+            _audit(credential, action=AuditEntry.Action.DELETED, actor=actor or credential.owner, source=source)
+            credential.delete()
+    except (ProtectedError, RestrictedError) as error:
+        holders = sorted({str(obj) for obj in error.args[1]}) if len(error.args) > 1 else []
+        named = f": {', '.join(holders)}" if holders else ""
+        raise ValidationError(f"This key is still in use{named}. Remove it there first, then delete the key.") from None
+    logger.info("credential %s (%s) deleted", pk, secret_name)
+
+
+def credential_reveal(*, credential: Credential, actor: AbstractBaseUser, source: AccessSource) -> str:
+    """The plaintext of a key, for its owner only; every read is written to the audit log."""
+    if actor.pk != credential.owner_id:
+        raise PermissionDenied("Only the owner of a key can read its value.")
+    plaintext = crypto.decrypt(credential.value)
+    _audit(credential, action=AuditEntry.Action.READ, actor=actor, source=source)
+    logger.info(
+        "credential %s (%s) value read by user %s via %s",
+        credential.pk,
+        credential.secret_name,
+        actor.pk,
+        source.channel,
+    )
+    return plaintext
+
+
+@dataclass
+class ReencryptResult:
+    total: int = 0
+    reencrypted: int = 0
+    changed_meanwhile: int = 0
+    unreadable: list[str] = field(default_factory=list)
+
+
+def credentials_reencrypt_all(*, batch_size: int = 500) -> ReencryptResult:
+    """Re-encrypt every stored key under the newest Fernet key, so older keys can be retired.
+
+    Each row is updated only if it still holds the token that was read, so a key
+    replaced meanwhile (already under the newest key) is never overwritten.
+    """
+    result = ReencryptResult()
+    rows = Credential.objects.order_by("pk").values_list("pk", "owner_id", "secret_name", "value")
+    for pk, owner_id, secret_name, token in rows.iterator(chunk_size=batch_size):
+        result.total += 1
+        try:
+            new_token = crypto.reencrypt(token)
+        except crypto.UndecryptableError:
+            result.unreadable.append(f"credential {pk} ({secret_name} of user {owner_id})")
+            continue
+        if Credential.objects.filter(pk=pk, value=token).update(value=new_token):
+            result.reencrypted += 1
+        else:
+            result.changed_meanwhile += 1
+    logger.info(
+        "re-encrypted %s of %s credentials (%s changed meanwhile, %s unreadable)",
+        result.reencrypted,
+        result.total,
+        result.changed_meanwhile,
+        len(result.unreadable),
+    )
+    return result
