@@ -1,0 +1,109 @@
+"""Reads of the marketplace. Every read of selections is scoped to one owner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from leger.marketplace.models import Category, Selection, Service, Slot, Variable
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+def _variables() -> Prefetch:
+    return Prefetch("variables", queryset=Variable.objects.order_by("position", "id"))
+
+
+def service_list(
+    *, category: str | None = None, slot: str | None = None, search: str | None = None
+) -> QuerySet[Service]:
+    """Offered services with their variables, slot and key provider (three queries however many)."""
+    services = (
+        Service.objects.filter(enabled=True)
+        .select_related("slot", "key_provider")
+        .prefetch_related(_variables())
+        .order_by("category", "position", "name")
+    )
+    if category:
+        services = services.filter(category=category)
+    if slot:
+        services = services.filter(slot_id=slot)
+    if search:
+        services = services.filter(
+            Q(name__icontains=search) | Q(description__icontains=search) | Q(id__icontains=search)
+        )
+    return services
+
+
+def service_get(*, id: str) -> Service:
+    return get_object_or_404(service_list(), pk=id)
+
+
+def slot_list() -> QuerySet[Slot]:
+    return Slot.objects.prefetch_related(
+        Prefetch("shared_variables", queryset=Variable.objects.order_by("position", "id"))
+    ).order_by("position", "id")
+
+
+def selection_list(*, owner: AbstractBaseUser) -> QuerySet[Selection]:
+    """The owner's selections, with everything a list shows or an API answers, in a constant number of queries."""
+    return (
+        Selection.objects.filter(owner=owner)
+        .select_related("service__slot", "service__key_provider", "slot", "credential__provider")
+        .prefetch_related(
+            Prefetch("service__variables", queryset=Variable.objects.order_by("position", "id")),
+            Prefetch("service__slot__shared_variables", queryset=Variable.objects.order_by("position", "id")),
+        )
+        .order_by("service__category", "service__position", "service__name", "id")
+    )
+
+
+def selection_list_active(*, owner: AbstractBaseUser) -> QuerySet[Selection]:
+    """The owner's active selections: what the next release renders (service, values, credential)."""
+    return selection_list(owner=owner).filter(active=True)
+
+
+def selection_get(*, owner: AbstractBaseUser, id: int) -> Selection:
+    """One of the owner's selections; 404 for anyone else's, as if it did not exist."""
+    return get_object_or_404(selection_list(owner=owner), pk=id)
+
+
+@dataclass
+class SlotState:
+    slot: Slot
+    active: Selection | None = None
+    inactive: list[Selection] = field(default_factory=list)
+
+
+def slot_overview(*, owner: AbstractBaseUser, selections: list[Selection] | None = None) -> list[SlotState]:
+    """Every slot with the owner's active provider (if any) and the other services configured for it."""
+    if selections is None:
+        selections = list(selection_list(owner=owner))
+    states = {slot.pk: SlotState(slot) for slot in Slot.objects.order_by("position", "id")}
+    for selection in selections:
+        state = states.get(selection.slot_id) if selection.slot_id else None
+        if state is None:
+            continue
+        if selection.active:
+            state.active = selection
+        else:
+            state.inactive.append(selection)
+    return list(states.values())
+
+
+@dataclass
+class CategoryGroup:
+    value: str
+    label: str
+    services: list[Service]
+
+
+def services_by_category(services: QuerySet[Service] | list[Service]) -> list[CategoryGroup]:
+    groups = {value: CategoryGroup(value, str(label), []) for value, label in Category.choices}
+    for service in services:
+        groups[service.category].services.append(service)
+    return [group for group in groups.values() if group.services]
