@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import viewsets
 from rest_framework.routers import DefaultRouter
 
-from leger.catalog.filters import LLMFilterSet
+from leger.catalog.filters import ORDERINGS, LLMFilterSet
 from leger.catalog.models import LLM, Provider
 from leger.catalog.selectors import llm_list, provider_list
 from leger.catalog.serializers import LLMSerializer, ProviderSerializer
@@ -28,12 +28,38 @@ class CallerKeysMixin:
         return context
 
 
+def _query(name: str, description: str, type: Any = str, **kwargs: Any) -> OpenApiParameter:
+    return OpenApiParameter(name, type, OpenApiParameter.QUERY, description=description, **kwargs)
+
+
 @extend_schema_view(
+    # The FilterSet's help texts are written for the page; an API caller needs to know which values to send.
+    list=extend_schema(
+        parameters=[
+            _query("search", "Part of a model's name or id, its maker's name or a LiteLLM model string; any case."),
+            _query(
+                "capability",
+                "A capability id, e.g. vision. Repeat it to require several: all must match.",
+                {"type": "array", "items": {"type": "string"}},
+                style="form",
+                explode=True,
+            ),
+            _query("maker", "A maker id, e.g. anthropic."),
+            _query("provider", "A provider id, e.g. openrouter: the models it serves."),
+            _query("kind", "cloud or local.", enum=LLM.Kind.values),
+            _query("min_context", "A context window of at least this many tokens.", int),
+            _query(
+                "ordering",
+                "name (the default), context or price (input, per 1M tokens); a leading - reverses it.",
+                enum=list(ORDERINGS),
+            ),
+        ]
+    ),
     retrieve=extend_schema(
         parameters=[
             OpenApiParameter("id", str, OpenApiParameter.PATH, description="A catalog id, e.g. claude-3.5-haiku.")
         ]
-    )
+    ),
 )
 class LLMViewSet(CallerKeysMixin, viewsets.ReadOnlyModelViewSet):
     """The model catalog: every cloud and local LLM, with its providers and prices."""

@@ -53,7 +53,7 @@ class LLMFilterSet(django_filters.FilterSet):
         # Each capability is its own join that matches at most one row per model: no duplicates to remove.
         distinct=False,
         label="Capabilities",
-        help_text="Models that have every capability given.",
+        help_text="A model must have every one you tick.",
         widget=forms.CheckboxSelectMultiple,
         error_messages={
             "invalid_choice": "There is no capability “%(value)s”. Use a capability id such as chat or vision.",
@@ -63,7 +63,6 @@ class LLMFilterSet(django_filters.FilterSet):
     maker = django_filters.ModelChoiceFilter(
         queryset=Maker.objects.all(),
         label="Maker",
-        help_text="A maker id, e.g. anthropic.",
         empty_label="Any maker",
         error_messages={
             "invalid_choice": "There is no maker “%(value)s”. Use a maker id such as anthropic.",
@@ -74,7 +73,7 @@ class LLMFilterSet(django_filters.FilterSet):
         # Keys for add-on services (kind "service") serve no model; listing them would only mislead.
         queryset=Provider.objects.exclude(kind=Provider.Kind.SERVICE),
         label="Provider",
-        help_text="Models this provider serves; a provider id, e.g. openrouter.",
+        help_text="Models this provider serves.",
         empty_label="Any provider",
         # One offering per model and provider, so this join cannot repeat a model.
         distinct=False,
@@ -85,7 +84,6 @@ class LLMFilterSet(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         choices=LLM.Kind.choices,
         label="Runs",
-        help_text="cloud or local.",
         empty_label="Cloud and local",
         widget=forms.RadioSelect,
         error_messages={"invalid_choice": "Use kind=cloud or kind=local, not “%(value)s”."},
@@ -94,7 +92,7 @@ class LLMFilterSet(django_filters.FilterSet):
         field_name="context_window",
         lookup_expr="gte",
         label="Minimum context",
-        help_text="Tokens the model takes in at once, at least this many.",
+        help_text="How many tokens a model takes in at once.",
         min_value=0,
         max_value=2**31 - 1,
         widget=forms.Select(choices=[("", "Any context"), *CONTEXT_CHOICES]),
@@ -104,7 +102,6 @@ class LLMFilterSet(django_filters.FilterSet):
         method="filter_ordering",
         choices=[(key, label) for key, (label, _) in ORDERINGS.items()],
         label="Sort by",
-        help_text="name (the default), context, price; a leading - reverses it.",
         empty_label=None,
         error_messages={
             "invalid_choice": "Sort by one of: " + ", ".join(ORDERINGS) + " (not “%(value)s”).",

@@ -12,7 +12,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from leger.catalog import views
+from leger.catalog.models import LLM
 from leger.catalog.selectors import llm_list
+from leger.catalog.templatetags.catalog_format import price_summary, tokens
 from tests.catalog.factories import make_catalog, make_llm, make_maker, make_provider
 
 
@@ -95,6 +97,46 @@ def inputs(html: str) -> _Inputs:
     parser = _Inputs()
     parser.feed(html)
     return parser
+
+
+@pytest.mark.parametrize(
+    ("count", "said"),
+    [
+        (None, "not listed"),
+        (500, "500"),
+        (8192, "8K"),
+        (131_072, "131K"),
+        (999_999, "1M"),
+        (1_048_576, "1M"),
+        (10_485_760, "10.5M"),
+    ],
+)
+def test_token_counts_read_the_way_people_say_them(count: int | None, said: str) -> None:
+    assert tokens(count) == said
+
+
+@pytest.mark.parametrize(
+    ("input_price", "output_price", "tier", "said"),
+    [
+        ("0.2500", "1.2500", "", "$0.25 in / $1.25 out"),
+        ("15.0000", "75.0000", "", "$15.00 in / $75.00 out"),
+        ("0.0150", "0.0600", "", "$0.015 in / $0.06 out"),
+        ("0.1200", None, "", "$0.12 in"),
+        ("0", "0", "", "free"),
+        (None, None, "free", "free"),
+        (None, None, "", "not listed"),
+    ],
+)
+def test_prices_read_per_million_tokens(
+    input_price: str | None, output_price: str | None, tier: str, said: str
+) -> None:
+    llm = LLM(
+        kind="cloud",
+        input_price=None if input_price is None else Decimal(input_price),
+        output_price=None if output_price is None else Decimal(output_price),
+        price_tier=tier,
+    )
+    assert price_summary(llm) == said
 
 
 @pytest.mark.django_db

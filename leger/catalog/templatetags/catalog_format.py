@@ -47,9 +47,12 @@ def is_free(llm: LLM) -> bool:
 
 @register.filter
 def price_summary(llm: LLM) -> str:
-    """One line of pricing: "free", "not listed" or "$0.25 in / $1.25 out"."""
+    """One line of pricing: "free", "not listed", "$0.25 in / $1.25 out" or only the side that is known."""
     if is_free(llm):
         return "free"
-    if llm.input_price is None and llm.output_price is None:
-        return NOT_LISTED
-    return f"{usd(llm.input_price)} in / {usd(llm.output_price)} out"
+    known = [
+        f"{usd(price)} {side}"
+        for price, side in ((llm.input_price, "in"), (llm.output_price, "out"))
+        if price is not None
+    ]
+    return " / ".join(known) or NOT_LISTED
