@@ -36,8 +36,9 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError, Q, RestrictedError
+from django.db.models.deletion import Collector
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
@@ -371,6 +372,9 @@ def _read_files(
             problems.add(_schema_problem(path, document, error))
         if errors:
             continue
+        if not all(isinstance(data, dict) for data in document["items"]):
+            problems.add(FixtureError(path=path, field="items", message="every entry must be a JSON object"))
+            continue
         items[kind.name].extend(Item(path, index, data) for index, data in enumerate(document["items"]))
     return files, items
 
@@ -611,7 +615,8 @@ class LoadContext:
         return "unchanged"
 
     def _clean(self, obj: models.Model, names: list[str], item: Item | None) -> None:
-        exclude = [f.name for f in obj._meta.fields if f.name not in names]
+        # Relations are left to the kinds' checks: validating a foreign key costs a query per row.
+        exclude = [f.name for f in obj._meta.fields if f.name not in names or f.is_relation]
         try:
             obj.clean_fields(exclude=exclude)
         except ValidationError as exc:
@@ -659,26 +664,32 @@ class LoadContext:
             )
         if not candidates:
             return
-        problems: list[FixtureError] = []
         queryset = removal.model._default_manager.filter(pk__in=candidates)
-        try:
-            queryset.delete()
-        except (ProtectedError, RestrictedError):
-            # Find which rows are held, one by one, so the message names them and what holds them.
-            for obj in queryset.order_by("pk"):
-                try:
-                    obj.delete()
-                except (ProtectedError, RestrictedError) as exc:
-                    problems.append(_still_used(removal, obj, exc))
+        # Ask Django's collector first, without deleting: a row another app PROTECTs fails the load, named.
+        problems: list[FixtureError] = []
+        for obj in queryset.order_by("pk"):
+            try:
+                Collector(using=queryset.db).collect([obj])
+            except (ProtectedError, RestrictedError) as exc:
+                problems.append(_still_used(removal, obj, exc))
         if problems:
             raise FixtureProblems(problems)
+        _, deleted = queryset.delete()
         for pk in candidates:
             table.discard(pk)
+        # Rows deleted by cascade (offerings of a removed model, m2m links) are no longer what the caches say.
+        for model in [model for model in self._tables if model is not removal.model]:
+            if deleted.get(model._meta.label):
+                del self._tables[model]
+        if any(label not in {model._meta.label for model in self._tables} for label in deleted):
+            for other in self._tables.values():
+                other.m2m.clear()
         previous, self.kind = self.kind, removal.kind
-        self._count(removal.model).removed += len(candidates)
+        self._count(removal.model).removed += deleted.get(removal.model._meta.label, 0)
         self.kind = previous
 
-    def _run_removals(self, kind_order: list[str]) -> None:
+    def run_removals(self, kind_order: list[str]) -> None:
+        """Run the deferred removals, later kinds first (load_fixtures does this after every load)."""
         rank = {name: position for position, name in enumerate(kind_order)}
         # Later kinds first; within a kind, in the order asked.
         for removal in sorted(self._removals, key=lambda r: -rank.get(r.kind, 0)):
@@ -753,15 +764,20 @@ def load_fixtures(directory: Path | None = None, *, dry_run: bool = False) -> Lo
     )
     if not dry_run:
         load_context = LoadContext()
-        with transaction.atomic():
-            for kind in order:
-                load_context.kind = kind.name
-                load_context.counts.setdefault(kind.name, {})
-                try:
-                    kind.load(list(items.get(kind.name, [])), load_context)
-                except FixtureError as error:
-                    raise FixtureProblems([error]) from None
-            load_context._run_removals([kind.name for kind in order])
+        try:
+            with transaction.atomic():
+                for kind in order:
+                    load_context.kind = kind.name
+                    load_context.counts.setdefault(kind.name, {})
+                    try:
+                        kind.load(list(items.get(kind.name, [])), load_context)
+                    except FixtureError as error:
+                        raise FixtureProblems([error]) from None
+                load_context.run_removals([kind.name for kind in order])
+        except IntegrityError as exc:
+            # A rule only the database knows (or a load running at the same moment): the transaction is gone.
+            message = f"the database refused the {load_context.kind!r} entries: {exc}".strip()
+            raise FixtureProblems([FixtureError(path=directory, message=message)]) from exc
         report.counts = load_context.counts
     report.seconds = time.perf_counter() - started
     return report

@@ -73,9 +73,7 @@ class Provider(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(kind="local") | ~Q(env_var=""), name="catalog_api_provider_has_env_var"
-            ),
+            models.CheckConstraint(condition=Q(kind="local") | ~Q(env_var=""), name="catalog_api_provider_has_env_var"),
         ]
 
     def __str__(self) -> str:
@@ -156,7 +154,9 @@ class Offering(models.Model):
     llm = models.ForeignKey(LLM, on_delete=models.CASCADE, related_name="offerings")
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="offerings")
     litellm_model = models.CharField(
-        max_length=300, blank=True, help_text="LiteLLM's model string, e.g. anthropic/claude-3-haiku. Empty for local models."
+        max_length=300,
+        blank=True,
+        help_text="LiteLLM's model string, e.g. anthropic/claude-3-haiku. Empty for local models.",
     )
     is_default = models.BooleanField(default=False)
 

@@ -22,7 +22,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from leger.catalog.loading import FixtureProblems, load_fixtures
+from leger.catalog.fixtures import load_providers
+from leger.catalog.loading import FixtureProblems, Item, LoadContext, load_fixtures
 from leger.catalog.models import LLM, Maker, Offering, Provider
 
 Mutation = Callable[[Path], None]
@@ -177,12 +178,21 @@ def test_a_provider_that_left_the_fixtures_is_removed_after_the_offerings_that_u
     assert report.counts["catalog.models"]["catalog.Offering"].removed == 3
 
 
-def test_it_never_removes_service_providers_the_marketplace_declares(loaded: Path) -> None:
-    Provider.objects.create(id="tavily", name="Tavily", kind="service", env_var="TAVILY_API_KEY")
+def test_the_catalog_providers_never_remove_service_providers_the_marketplace_declares(
+    db: None, fixtures_dir: Path
+) -> None:
+    # Only the catalog's own kind, so whatever the marketplace fixtures say about service keys does not matter.
+    Provider.objects.create(id="tavily-test", name="Tavily", kind="service", env_var="TAVILY_API_KEY")
+    providers_file = fixtures_dir / "catalog/providers.json"
+    items = [Item(providers_file, index, data) for index, data in enumerate(read(providers_file)["items"])]
+    context = LoadContext()
+    context.kind = "catalog.providers"
 
-    load_fixtures(loaded)
+    load_providers(items, context)
+    context.run_removals(["catalog.providers"])
 
-    assert Provider.objects.filter(pk="tavily", kind="service").exists()
+    assert Provider.objects.filter(pk="tavily-test", kind="service").exists()
+    assert Provider.objects.filter(kind__in=["api", "local"]).count() == len(items)
 
 
 def test_a_removed_row_that_something_still_uses_fails_the_load_and_names_the_user(loaded: Path) -> None:
