@@ -1,0 +1,668 @@
+"""Render a release snapshot into the files a machine installs: ``render(snapshot) -> {path: text}``.
+
+Pure: no database, no network, no clock. Everything comes from the snapshot (``leger/releases/snapshot.py``),
+so the same snapshot gives byte-identical files. Templates live in ``quadlet_templates/`` (one folder per
+service, ``_macros/`` for what repeats) and run under ``StrictUndefined``: a missing value is an error, never
+an empty string.
+
+Values reach five formats, each with its own escaping, applied by filters rather than by string pasting:
+
+- Quadlet/systemd units: ``quote_env`` / ``quote_word`` quote per systemd rules (C escapes inside double
+  quotes, ``%%`` for ``%``, ``$$`` for ``$``), ``unit_text`` keeps free text on one line. A newline or
+  ``[Section]`` in a value can never start a new key or section.
+- ``openwebui.env`` (Podman ``--env-file``): one ``KEY=value`` per line, no quoting exists, so a value that
+  cannot be written there as-is goes to the container's ``Environment=`` lines instead.
+- YAML (LiteLLM, llama-swap, SearXNG): whole documents are dumped with ``yaml.safe_dump`` (``to_yaml``).
+- Caddyfile: only names and paths that match a strict pattern are written (``caddy_token``); anything else
+  is a RenderError.
+
+Secrets are never values here: units carry ``Secret=NAME,type=env,target=VAR`` and LiteLLM's config carries
+``os.environ/VAR``; the target machine fills them in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from leger.releases.snapshot import (
+    CORE_SERVICES,
+    Addon,
+    Route,
+    Scalar,
+    ServiceSpec,
+    Snapshot,
+    containers,
+    validate_snapshot,
+)
+
+__all__ = [
+    "CORE_SERVICES",
+    "RELEASE_OWNED_VARIABLES",
+    "TEMPLATES_DIR",
+    "RenderError",
+    "make_environment",
+    "plan_release",
+    "render",
+]
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "quadlet_templates"
+
+# Open WebUI variables the release sets itself. The wizard cannot choose them and fixtures cannot offer them.
+RELEASE_OWNED_VARIABLES = frozenset(
+    {
+        # A new release must take effect: with persistent config on, Open WebUI would keep the values it
+        # stored in its database on first start and ignore every later release.
+        "ENABLE_PERSISTENT_CONFIG",
+        # Single owner: the first account becomes the admin, nobody else can sign up unless the admin invites.
+        "WEBUI_AUTH",
+        "ENABLE_SIGNUP",
+        "ENABLE_INITIAL_ADMIN_SIGNUP",
+        "ENABLE_LOGIN_FORM",
+        # Data in its PostgreSQL (the password arrives as the DATABASE_PASSWORD secret).
+        "DATABASE_URL",
+        "DATABASE_TYPE",
+        "DATABASE_HOST",
+        "DATABASE_PORT",
+        "DATABASE_NAME",
+        "DATABASE_USER",
+        "DATABASE_PASSWORD",
+        # Websockets and shared state through its Redis.
+        "REDIS_URL",
+        "ENABLE_WEBSOCKET_SUPPORT",
+        "WEBSOCKET_MANAGER",
+        "WEBSOCKET_REDIS_URL",
+        # Every model through LiteLLM (the key is LiteLLM's master key, a secret).
+        "ENABLE_OPENAI_API",
+        "OPENAI_API_BASE_URL",
+        "OPENAI_API_BASE_URLS",
+        "OPENAI_API_KEY",
+        "OPENAI_API_KEYS",
+        "ENABLE_OLLAMA_API",
+        "WEBUI_SECRET_KEY",
+        "WEBUI_URL",
+        "PORT",
+        "HOST",
+        # Turned on by the add-on that fills the slot.
+        "ENABLE_WEB_SEARCH",
+        "ENABLE_IMAGE_GENERATION",
+    }
+)
+# A selected add-on in one of these slots switches the matching Open WebUI feature on.
+FEATURE_FOR_SLOT_VARIABLE = {
+    "WEB_SEARCH_ENGINE": "ENABLE_WEB_SEARCH",
+    "IMAGE_GENERATION_ENGINE": "ENABLE_IMAGE_GENERATION",
+}
+OPENWEBUI_ENV_FILE = "openwebui.env"
+CADDYFILE = "Caddyfile"
+# How long systemd waits for a container to start: the first start pulls its image.
+START_TIMEOUT_SECONDS = 900
+
+
+class RenderError(ValueError):
+    """A value cannot be written safely into the file it belongs to."""
+
+
+# --- escaping filters ---------------------------------------------------------------------------------------------
+
+_C_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _systemd_escape(value: str) -> str:
+    out = []
+    for char in value:
+        if char in _C_ESCAPES:
+            out.append(_C_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            if char == "\x00":
+                raise RenderError("a NUL character cannot be written into a unit file")
+            out.append(f"\\x{ord(char):02x}")
+        else:
+            out.append(char)
+    # systemd expands %-specifiers in most settings and $VARIABLES in the command line quadlet writes.
+    return "".join(out).replace("%", "%%").replace("$", "$$")
+
+
+def quote_word(value: Any) -> str:
+    """One word of a systemd command line or multi-word key, quoted only when needed."""
+    text = str(value)
+    if text and re.fullmatch(r"[A-Za-z0-9_@%+=:,./-]+", text):
+        return text.replace("%", "%%")
+    return f'"{_systemd_escape(text)}"'
+
+
+def quote_env(name: str, value: Any) -> str:
+    """``"NAME=value"`` for ``Environment=``, escaped so the value stays one environment variable."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise RenderError(f"{name!r} is not an environment variable name")
+    return f'"{_systemd_escape(f"{name}={env_value(value)}")}"'
+
+
+def unit_text(value: Any) -> str:
+    """Free text (a description) on one line of a unit file: escapes line breaks, ``%`` and backslashes."""
+    text = str(value)
+    text = text.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n").replace("%", "%%")
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def unit_value(value: Any) -> str:
+    """A single-argument value quadlet copies into the command line as-is (HealthCmd=): ``%``/``$`` escaped."""
+    text = str(value)
+    if re.search(r"[\x00-\x1f\x7f]", text):
+        raise RenderError(f"{text!r} must fit on one line of a unit file")
+    if text.endswith('"'):
+        # Quadlet drops a trailing double quote of such values.
+        raise RenderError(f"{text!r} must not end with a double quote; use single quotes")
+    return text.replace("%", "%%").replace("$", "$$")
+
+
+def env_line(name: str, value: Any) -> str:
+    """``NAME=value`` for an env file; refuses what the file cannot hold (the plan moves such values)."""
+    text = env_value(value)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or not env_file_safe(text):
+        raise RenderError(f"{name}: {text!r} cannot be written into an environment file")
+    return f"{name}={text}"
+
+
+def comment_text(value: Any) -> str:
+    """Text inside a ``#`` comment of any of our formats: one line, no control characters."""
+    return re.sub(r"[\x00-\x1f\x7f]", " ", str(value))
+
+
+def env_value(value: Scalar) -> str:
+    """How Open WebUI reads a typed value from the environment (it compares booleans as 'true'/'false')."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+def env_file_safe(value: str) -> bool:
+    """Whether Podman's env-file reader returns ``value`` unchanged from a ``KEY=value`` line.
+
+    It has no escaping: a line break ends the value, surrounding whitespace is trimmed and newer Podman
+    strips a leading quote pair, so such values go to ``Environment=`` in the unit instead.
+    """
+    return not (re.search(r"[\x00-\x1f\x7f]", value) or value != value.strip() or value[:1] in ("'", '"', "`"))
+
+
+def to_yaml(data: Any) -> str:
+    """A whole YAML document: keys sorted, every string quoted as YAML needs, nothing left to templating."""
+    return yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=True, width=10_000)
+
+
+_CADDY_TOKEN = re.compile(r"[A-Za-z0-9._:/*-]+")
+
+
+def caddy_token(value: Any) -> str:
+    """A Caddyfile token we generate (address, path, upstream); refuses anything that could end a token."""
+    text = str(value)
+    if not _CADDY_TOKEN.fullmatch(text):
+        raise RenderError(f"{text!r} cannot be written into the Caddyfile; use letters, digits, '.', '-', '/'")
+    return text
+
+
+def make_environment() -> Environment:
+    # No HTML comes out of here: each file format has its own escaping filter, applied where values land.
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        quote_word=quote_word,
+        quote_env=quote_env,
+        unit_text=unit_text,
+        unit_value=unit_value,
+        env_line=env_line,
+        comment_text=comment_text,
+        env_value=env_value,
+        to_yaml=to_yaml,
+        caddy_token=caddy_token,
+    )
+    return env
+
+
+# --- the plan: what each file says, computed once -------------------------------------------------------------
+
+
+def volume_file(name: str) -> str:
+    return f"{name}.volume"
+
+
+def volume_unit(name: str) -> str:
+    return f"{name}-volume.service"
+
+
+def network_file(name: str) -> str:
+    return f"{name}.network"
+
+
+def network_unit(name: str) -> str:
+    return f"{name}-network.service"
+
+
+def container_file(service_id: str) -> str:
+    return f"{service_id}.container"
+
+
+def container_unit(service_id: str) -> str:
+    return f"{service_id}.service"
+
+
+def internal_secret_names(services: Iterable[ServiceSpec]) -> set[str]:
+    """Names of the secrets the stack itself needs (database passwords, master keys)."""
+    names: set[str] = set()
+    for service in services:
+        names.update(secret["name"] for secret in service["secrets"])
+        names.update(secret["name"] for secret in service["openwebui_secrets"])
+    return names
+
+
+@dataclass
+class SecretUse:
+    name: str
+    target: str
+    description: str
+    source: str  # "internal" (Leger generates it per owner) or "credential" (a key the user stored)
+
+
+@dataclass
+class ContainerPlan:
+    service: ServiceSpec
+    file: str
+    unit: str
+    requires: list[str] = field(default_factory=list)
+    wants: list[str] = field(default_factory=list)
+    after: list[str] = field(default_factory=list)
+    environment: list[tuple[str, str]] = field(default_factory=list)
+    env_file: str | None = None
+    secrets: list[SecretUse] = field(default_factory=list)
+    volumes: list[tuple[str, str]] = field(default_factory=list)  # (x.volume, mount)
+    binds: list[tuple[str, str]] = field(default_factory=list)  # (./relative/file, mount)
+    publish: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # the unit file and the config files it reads
+
+
+@dataclass
+class OpenWebUIEnv:
+    fixed: list[tuple[str, str]]
+    chosen: list[tuple[str, str]]
+    addons: list[tuple[str, str, str]]  # (add-on name, variable, value)
+    in_unit: list[tuple[str, str]]  # values an env file cannot hold, written as Environment= instead
+
+
+@dataclass
+class CaddySite:
+    address: str
+    routes: list[dict[str, Any]]  # {"service", "path", "upstream", "tls", "websocket"}
+
+
+@dataclass
+class ReleasePlan:
+    snapshot: Snapshot
+    network: str
+    containers: list[ContainerPlan]
+    volumes: list[dict[str, str]]  # {"name", "service"}
+    openwebui_env: OpenWebUIEnv
+    caddy_sites: list[CaddySite]
+    caddy_publish: list[str]
+    caddy_global: list[str]
+    urls: dict[str, str]
+    local_models: list[dict[str, Any]]
+    litellm_models: list[dict[str, Any]]
+
+
+def route_host(snapshot: Snapshot, route: Route) -> str:
+    tailnet = snapshot["tailnet"]
+    if tailnet["exposure"] == "subdomain":
+        return f"{route['subdomain']}.{tailnet['custom_domain']}"
+    return f"{tailnet['machine']}.{tailnet['domain']}"
+
+
+def route_url(snapshot: Snapshot, route: Route) -> str:
+    """Where the user reaches an exposed service, for the exposure mode of the snapshot."""
+    mode = snapshot["tailnet"]["exposure"]
+    host = route_host(snapshot, route)
+    if mode == "port":
+        return f"https://{host}:{route['port']}"
+    if mode == "path":
+        return f"https://{host}{route['path']}" if route["path"] != "/" else f"https://{host}"
+    return f"https://{host}"
+
+
+def _exposed_routes(snapshot: Snapshot) -> list[Route]:
+    return sorted((r for r in snapshot["routes"] if r["exposed"]), key=lambda r: r["service"])
+
+
+def _upstream(service: ServiceSpec) -> str:
+    scheme = "https://" if service["upstream_tls"] else ""
+    return f"{scheme}{service['id']}:{service['port']}"
+
+
+def _caddy(snapshot: Snapshot, by_id: Mapping[str, ServiceSpec]) -> tuple[list[CaddySite], list[str], list[str]]:
+    mode = snapshot["tailnet"]["exposure"]
+    routes = _exposed_routes(snapshot)
+    caddy = by_id["caddy"]
+    bind = caddy["bind_address"] or "0.0.0.0"  # noqa: S104 - Caddy is the stack's front door on the tailnet
+
+    def entry(route: Route, path: str) -> dict[str, Any]:
+        service = by_id[route["service"]]
+        return {
+            "service": service["id"],
+            "path": path,
+            "upstream": _upstream(service),
+            "tls": service["upstream_tls"],
+            "websocket": route["websocket"],
+        }
+
+    sites: list[CaddySite] = []
+    publish: list[str] = []
+    global_options: list[str] = []
+    if mode == "port":
+        # One HTTPS port per service on the machine's MagicDNS name; nothing listens on 80.
+        global_options.append("auto_https disable_redirects")
+        for route in sorted(routes, key=lambda r: r["port"]):
+            sites.append(CaddySite(f"https://{route_host(snapshot, route)}:{route['port']}", [entry(route, "/")]))
+            publish.append(f"{route['bind_address']}:{route['port']}:{route['port']}")
+    elif mode == "path":
+        global_options.append("auto_https disable_redirects")
+        if routes:
+            ordered = sorted(routes, key=lambda r: (r["path"] == "/", r["path"]))
+            sites.append(
+                CaddySite(f"https://{route_host(snapshot, routes[0])}", [entry(r, r["path"]) for r in ordered])
+            )
+        publish.append(f"{bind}:443:443")
+    else:
+        for route in routes:
+            sites.append(CaddySite(f"https://{route_host(snapshot, route)}", [entry(route, "/")]))
+        # Port 80 answers ACME HTTP challenges and redirects to HTTPS.
+        publish.extend([f"{bind}:80:80", f"{bind}:443:443"])
+    return sites, publish, global_options
+
+
+def _openwebui_env(snapshot: Snapshot, by_id: Mapping[str, ServiceSpec], urls: Mapping[str, str]) -> OpenWebUIEnv:
+    postgres, redis, litellm = by_id["openwebui-postgres"], by_id["openwebui-redis"], by_id["litellm"]
+    fixed: dict[str, str] = {
+        "ENABLE_PERSISTENT_CONFIG": "False",
+        "WEBUI_AUTH": "True",
+        "ENABLE_SIGNUP": "False",
+        "ENABLE_INITIAL_ADMIN_SIGNUP": "True",
+        "ENABLE_LOGIN_FORM": "True",
+        "DATABASE_TYPE": "postgresql",
+        "DATABASE_HOST": postgres["id"],
+        "DATABASE_PORT": str(postgres["port"]),
+        "DATABASE_NAME": postgres["environment"]["POSTGRES_DB"],
+        "DATABASE_USER": postgres["environment"]["POSTGRES_USER"],
+        "REDIS_URL": f"redis://{redis['id']}:{redis['port']}/0",
+        "ENABLE_WEBSOCKET_SUPPORT": "True",
+        "WEBSOCKET_MANAGER": "redis",
+        "WEBSOCKET_REDIS_URL": f"redis://{redis['id']}:{redis['port']}/1",
+        "ENABLE_OPENAI_API": "True",
+        "OPENAI_API_BASE_URL": f"http://{litellm['id']}:{litellm['port']}/v1",
+        "ENABLE_OLLAMA_API": "False",
+    }
+    if "openwebui" in urls:
+        fixed["WEBUI_URL"] = urls["openwebui"]
+    for addon in snapshot["addons"]:
+        for variable in addon["slot_variables"]:
+            if variable in FEATURE_FOR_SLOT_VARIABLE:
+                fixed[FEATURE_FOR_SLOT_VARIABLE[variable]] = "True"
+
+    in_unit: list[tuple[str, str]] = []
+
+    def place(name: str, value: Scalar) -> tuple[str, str] | None:
+        text = env_value(value)
+        if env_file_safe(text):
+            return (name, text)
+        in_unit.append((name, text))
+        return None
+
+    chosen = [pair for name in sorted(snapshot["openwebui"]) if (pair := place(name, snapshot["openwebui"][name]))]
+    addons: list[tuple[str, str, str]] = []
+    for addon in sorted(snapshot["addons"], key=lambda a: a["id"]):
+        values: dict[str, Scalar] = {**addon["slot_variables"], **addon["variables"]}
+        if addon["container"]:
+            values.update(addon["container"]["openwebui_env"])
+        for name in sorted(values):
+            if pair := place(name, values[name]):
+                addons.append((addon["name"], *pair))
+    return OpenWebUIEnv(sorted(fixed.items()), chosen, addons, sorted(in_unit))
+
+
+def _secret_uses(service: ServiceSpec) -> list[SecretUse]:
+    return [SecretUse(s["name"], s["env_var"], s["description"], "internal") for s in service["secrets"]]
+
+
+def _credential_use(owner: str, credential: Mapping[str, str]) -> SecretUse:
+    return SecretUse(credential["secret"], credential["env_var"], f"Key for {owner}", "credential")
+
+
+def _dedupe_secrets(uses: Iterable[SecretUse]) -> list[SecretUse]:
+    seen: dict[tuple[str, str], SecretUse] = {}
+    for use in uses:
+        seen.setdefault((use.name, use.target), use)
+    return sorted(seen.values(), key=lambda u: (u.target, u.name))
+
+
+def plan_release(snapshot: Snapshot) -> ReleasePlan:
+    """Work out every unit, dependency, route and value once; the templates only format the plan."""
+    services = containers(snapshot)
+    by_id = {s["id"]: s for s in services}
+    addon_services: dict[str, Addon] = {a["container"]["id"]: a for a in snapshot["addons"] if a["container"]}
+    network = snapshot["network"]["name"]
+    urls = {r["service"]: route_url(snapshot, r) for r in _exposed_routes(snapshot)}
+    sites, caddy_publish, caddy_global = _caddy(snapshot, by_id)
+    routed = sorted({route["service"] for site in sites for route in site.routes})
+
+    plans: list[ContainerPlan] = []
+    volumes: list[dict[str, str]] = []
+    for service in services:
+        sid = service["id"]
+        plan = ContainerPlan(service=service, file=container_file(sid), unit=container_unit(sid))
+        plan.files.append(plan.file)
+        plan.requires.append(network_unit(network))
+        for volume in service["volumes"]:
+            plan.requires.append(volume_unit(volume["name"]))
+            plan.volumes.append((volume_file(volume["name"]), volume["mount"]))
+            volumes.append({"name": volume["name"], "service": sid})
+        plan.requires.extend(container_unit(name) for name in service["requires"])
+        if sid == "openwebui":
+            # Open WebUI starts without its add-ons; they only serve features.
+            plan.wants.extend(container_unit(name) for name in sorted(addon_services))
+            plan.env_file = OPENWEBUI_ENV_FILE
+            plan.files.append(OPENWEBUI_ENV_FILE)
+        if sid == "litellm" and any(m["kind"] == "local" for m in snapshot["models"]):
+            plan.wants.append(container_unit("llama-swap"))
+        if sid == "caddy":
+            # A route whose service is down answers 502; it must not keep the others from starting.
+            plan.wants.extend(container_unit(name) for name in routed)
+            plan.publish = caddy_publish
+        plan.after = [*plan.requires, *plan.wants]
+        plan.environment = sorted(service["environment"].items())
+        plan.secrets = _secret_uses(service)
+        if sid == "litellm":
+            plan.secrets += [
+                _credential_use(f"provider {m['provider']}", m["credential"])
+                for m in snapshot["models"]
+                if m["kind"] == "cloud"
+            ]
+        if sid == "openwebui":
+            for addon in snapshot["addons"]:
+                if addon["container"]:
+                    plan.secrets += _secret_uses(
+                        {**addon["container"], "secrets": addon["container"]["openwebui_secrets"]}
+                    )
+                if addon["credential"]:
+                    plan.secrets.append(_credential_use(f"add-on {addon['name']}", addon["credential"]))
+        plan.secrets = _dedupe_secrets(plan.secrets)
+        for config in service["config_files"]:
+            plan.binds.append((f"./{config['path']}", config["mount"]))
+            plan.files.append(config["path"])
+        plans.append(plan)
+
+    owui = _openwebui_env(snapshot, by_id, urls)
+    openwebui_plan = next(p for p in plans if p.service["id"] == "openwebui")
+    openwebui_plan.environment = sorted([*openwebui_plan.environment, *owui.in_unit])
+
+    local_models = [
+        {
+            "id": m["id"],
+            "name": m["name"],
+            "hf_repo": m["hf_repo"],
+            "hf_file": m["hf_file"],
+            "ctx_size": m["ctx_size"],
+            "ttl": m["ttl"],
+            "aliases": sorted(m["aliases"]),
+            "flash_attn": m["flash_attn"],
+        }
+        for m in sorted(snapshot["models"], key=lambda m: m["id"])
+        if m["kind"] == "local"
+    ]
+    llama = by_id["llama-swap"]
+    litellm_models: list[dict[str, Any]] = []
+    for model in sorted(snapshot["models"], key=lambda m: m["id"]):
+        if model["kind"] == "cloud":
+            params = {"model": model["litellm_model"], "api_key": f"os.environ/{model['credential']['env_var']}"}
+        else:
+            # llama-swap speaks the OpenAI API and starts the model named in the request.
+            params = {
+                "model": f"openai/{model['id']}",
+                "api_base": f"http://{llama['id']}:{llama['port']}/v1",
+                "api_key": "none",
+            }
+        litellm_models.append({"model_name": model["id"], "litellm_params": params})
+    return ReleasePlan(
+        snapshot=snapshot,
+        network=network,
+        containers=plans,
+        volumes=sorted(volumes, key=lambda v: v["name"]),
+        openwebui_env=owui,
+        caddy_sites=sites,
+        caddy_publish=caddy_publish,
+        caddy_global=caddy_global,
+        urls=urls,
+        local_models=local_models,
+        litellm_models=litellm_models,
+    )
+
+
+# --- documents built as data and dumped as YAML ----------------------------------------------------------------
+
+
+def litellm_config(plan: ReleasePlan) -> dict[str, Any]:
+    by_id = {p.service["id"]: p.service for p in plan.containers}
+    redis = by_id["litellm-redis"]
+    return {
+        "model_list": plan.litellm_models,
+        "litellm_settings": {"drop_params": True},
+        "router_settings": {"redis_host": redis["id"], "redis_port": redis["port"]},
+        "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
+    }
+
+
+def llama_swap_config(plan: ReleasePlan) -> dict[str, Any]:
+    models: dict[str, Any] = {}
+    for model in plan.local_models:
+        cmd = [
+            "/app/llama-server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "${PORT}",
+            "--hf-repo",
+            model["hf_repo"],
+            "--hf-file",
+            model["hf_file"],
+            "--ctx-size",
+            str(model["ctx_size"]),
+            "--flash-attn",
+            "on" if model["flash_attn"] else "off",
+        ]
+        entry: dict[str, Any] = {
+            "name": model["name"],
+            "cmd": " ".join(cmd),
+            "proxy": "http://127.0.0.1:${PORT}",
+            "ttl": model["ttl"],
+        }
+        if model["aliases"]:
+            entry["aliases"] = model["aliases"]
+        models[model["id"]] = entry
+    # Large GGUF files download on first use; give llama-server time before llama-swap gives up on it.
+    return {"healthCheckTimeout": 600, "logLevel": "info", "models": models}
+
+
+def searxng_settings(plan: ReleasePlan) -> dict[str, Any]:
+    searxng = next(p.service for p in plan.containers if p.service["id"] == "searxng")
+    return {
+        "use_default_settings": True,
+        # The secret key comes from SEARXNG_SECRET (a Podman secret), never from this file.
+        "server": {
+            "bind_address": "0.0.0.0",  # noqa: S104 - inside its container, reached over the stack's network
+            "port": searxng["port"],
+            "limiter": False,
+            "image_proxy": False,
+            "public_instance": False,
+        },
+        # Open WebUI queries /search?format=json; SearXNG answers 403 unless JSON is enabled.
+        "search": {"formats": ["html", "json"], "safe_search": 0},
+    }
+
+
+# --- entry point ----------------------------------------------------------------------------------------------
+
+
+def render(snapshot: Snapshot) -> dict[str, str]:
+    """Every file of the release, by path relative to the install directory.
+
+    Raises SnapshotError when the snapshot is not valid and RenderError when a value cannot be written
+    safely; in both cases nothing is returned.
+    """
+    snapshot = validate_snapshot(snapshot)
+    plan = plan_release(snapshot)
+    env = make_environment()
+    context = {
+        "plan": plan,
+        "release": snapshot["release"],
+        "network": snapshot["network"],
+        "start_timeout": START_TIMEOUT_SECONDS,
+    }
+    files: dict[str, str] = {}
+
+    def emit(path: str, text: str) -> None:
+        if path in files:
+            raise RenderError(f"two parts of the release both write {path}")
+        files[path] = text
+
+    emit(network_file(plan.network), env.get_template("network/network.network.j2").render(context))
+    for volume in plan.volumes:
+        emit(
+            volume_file(volume["name"]),
+            env.get_template("volume/volume.volume.j2").render(context, volume=volume),
+        )
+    for container in plan.containers:
+        sid = container.service["id"]
+        template = env.select_template([f"{sid}/{sid}.container.j2", "_generic/service.container.j2"])
+        emit(container.file, template.render(context, c=container, svc=container.service))
+    emit(OPENWEBUI_ENV_FILE, env.get_template("openwebui/openwebui.env.j2").render(context, owui=plan.openwebui_env))
+    emit(CADDYFILE, env.get_template("caddy/Caddyfile.j2").render(context))
+    documents = {"litellm": litellm_config(plan), "llama-swap": llama_swap_config(plan)}
+    if any(p.service["id"] == "searxng" for p in plan.containers):
+        documents["searxng"] = searxng_settings(plan)
+    for container in plan.containers:
+        for config in container.service["config_files"]:
+            if config["path"] == CADDYFILE:
+                continue
+            sid = container.service["id"]
+            name = Path(config["path"]).name
+            template = env.get_template(f"{sid}/{name}.j2")
+            emit(config["path"], template.render(context, document=documents.get(sid)))
+    return dict(sorted(files.items()))

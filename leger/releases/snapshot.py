@@ -1,0 +1,774 @@
+"""The snapshot: every input of rendering a release, frozen at cut time as JSON-able data.
+
+Rendering reads nothing else (no database, no clock, no network), so the same snapshot always renders the
+same bytes, and a published release can be re-rendered or diffed years later. The cut (a later service)
+builds one from the draft, the catalog, the marketplace selections and the tailnet settings, then stores it.
+
+Shape (``Snapshot`` below; ``SNAPSHOT_SCHEMA`` is the same as JSON Schema)::
+
+    format          always SNAPSHOT_FORMAT; bump it when the shape changes
+    release         name, version (the owner's N), owner_uuid, cut_at (ISO 8601 string; the renderer never
+                    reads a clock)
+    tailnet         domain (tail1234.ts.net), machine (a DNS label), exposure port|path|subdomain,
+                    custom_domain ("" unless exposure is subdomain)
+    network         name and subnet of the stack's Podman network
+    infrastructure  the always-present services, copied from InfrastructureService rows (ServiceSpec)
+    models          chosen models: cloud ones with provider, LiteLLM model string and the credential's secret
+                    name + env var; local ones with what llama-swap needs to start them
+    addons          chosen marketplace selections: slot and the slot's variable values, the add-on's Open
+                    WebUI variable values, its key as secret name + env var, and for self-hosted add-ons the
+                    container (a ServiceSpec with role addon)
+    openwebui       the wizard's step-3 values: {VARIABLE: value}
+    routes          per exposable container: exposed or not, published port, bind address, path, subdomain,
+                    websocket
+
+Secret VALUES never appear in a snapshot: only the names the target machine's secrets are stored under and
+the variables they fill. ``validate_snapshot`` checks the shape and the cross references and raises
+``SnapshotError`` listing every problem.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, NotRequired, TypedDict
+
+from jsonschema import Draft202012Validator
+
+SNAPSHOT_FORMAT = 1
+
+# The services every release runs; rendering has a template for each.
+CORE_SERVICES = (
+    "openwebui",
+    "openwebui-postgres",
+    "openwebui-redis",
+    "litellm",
+    "litellm-postgres",
+    "litellm-redis",
+    "llama-swap",
+    "caddy",
+    "cockpit",
+)
+
+Exposure = Literal["port", "path", "subdomain"]
+Scalar = str | int | float | bool
+
+
+class ReleaseInfo(TypedDict):
+    name: str
+    version: int
+    owner_uuid: str
+    cut_at: str
+
+
+class Tailnet(TypedDict):
+    domain: str
+    machine: str
+    exposure: Exposure
+    custom_domain: str
+
+
+class NetworkSpec(TypedDict):
+    name: str
+    subnet: str
+
+
+class VolumeSpec(TypedDict):
+    name: str
+    mount: str
+
+
+class HealthSpec(TypedDict):
+    cmd: str
+    interval: NotRequired[str]
+    timeout: NotRequired[str]
+    retries: NotRequired[int]
+    start_period: NotRequired[str]
+    ready_when_healthy: NotRequired[bool]
+
+
+class SecretSpec(TypedDict):
+    name: str
+    env_var: str
+    description: str
+
+
+class ConfigFileSpec(TypedDict):
+    path: str
+    mount: str
+
+
+class ServiceSpec(TypedDict):
+    """One container, as the infrastructure fixtures describe it (see fixtures/schema/infrastructure.schema.json)."""
+
+    id: str
+    name: str
+    role: Literal["core", "addon"]
+    addon: str
+    description: str
+    image: str
+    port: int
+    exposable: bool
+    published_port: int | None
+    bind_address: str | None
+    websocket: bool
+    subdomain: str
+    path: str
+    upstream_tls: bool
+    volumes: list[VolumeSpec]
+    health: HealthSpec | None
+    secrets: list[SecretSpec]
+    environment: dict[str, str]
+    exec: list[str]
+    requires: list[str]
+    config_files: list[ConfigFileSpec]
+    openwebui_env: dict[str, str]
+    openwebui_secrets: list[SecretSpec]
+
+
+class Credential(TypedDict):
+    secret: str  # the name the target machine stores the key under (a Podman secret)
+    env_var: str  # the variable it fills
+
+
+class CloudModel(TypedDict):
+    id: str
+    name: str
+    kind: Literal["cloud"]
+    provider: str
+    litellm_model: str
+    credential: Credential
+
+
+class LocalModel(TypedDict):
+    id: str
+    name: str
+    kind: Literal["local"]
+    hf_repo: str
+    hf_file: str
+    ctx_size: int
+    ttl: int
+    aliases: list[str]
+    flash_attn: bool
+
+
+class Addon(TypedDict):
+    id: str
+    name: str
+    slot: str
+    slot_variables: dict[str, str]  # e.g. {"WEB_SEARCH_ENGINE": "searxng"}
+    variables: dict[str, Scalar]  # the selection's Open WebUI variable values
+    credential: Credential | None
+    container: ServiceSpec | None  # self-hosted add-ons only
+
+
+class Route(TypedDict):
+    service: str
+    exposed: bool
+    port: int
+    bind_address: str
+    path: str
+    subdomain: str
+    websocket: bool
+
+
+class Snapshot(TypedDict):
+    format: int
+    release: ReleaseInfo
+    tailnet: Tailnet
+    network: NetworkSpec
+    infrastructure: list[ServiceSpec]
+    models: list[CloudModel | LocalModel]
+    addons: list[Addon]
+    openwebui: dict[str, Scalar]
+    routes: list[Route]
+
+
+# --- JSON Schema --------------------------------------------------------------------------------------------------
+
+_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9-]*$", "maxLength": 63}
+_ENV = {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$"}
+_CATALOG_ID = {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]*$", "maxLength": 100}
+_SECRET_NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*$", "maxLength": 253}
+_PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
+_LABEL = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+_DOMAIN = "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$"
+_IPV4 = "^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$"
+# A value an environment variable can hold on one line of a unit or env file.
+_ONE_LINE = "^[^\\n\\r\\x00]*$"
+_RFC3339 = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"
+_DURATION = {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"}
+_PATH = {"type": "string", "pattern": "^/[A-Za-z0-9._/-]*$"}
+
+
+def _obj(required: Sequence[str], properties: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "required": list(required), "properties": properties}
+
+
+_SECRET = _obj(
+    ["name", "env_var", "description"], {"name": _SECRET_NAME, "env_var": _ENV, "description": {"type": "string"}}
+)
+_CREDENTIAL = _obj(["secret", "env_var"], {"secret": _SECRET_NAME, "env_var": _ENV})
+_SERVICE = _obj(
+    list(ServiceSpec.__annotations__),
+    {
+        "id": _NAME,
+        "name": {"type": "string", "minLength": 1},
+        "role": {"enum": ["core", "addon"]},
+        "addon": {"type": "string"},
+        "description": {"type": "string"},
+        "image": {
+            "type": "string",
+            "pattern": "^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$",
+        },
+        "port": _PORT,
+        "exposable": {"type": "boolean"},
+        "published_port": {"oneOf": [_PORT, {"type": "null"}]},
+        "bind_address": {"oneOf": [{"type": "string", "pattern": _IPV4}, {"type": "null"}]},
+        "websocket": {"type": "boolean"},
+        "subdomain": {"type": "string", "pattern": f"({_LABEL})|^$"},
+        "path": {"type": "string", "pattern": "^(/|(/[a-z0-9][a-z0-9._-]*)+)?$"},
+        "upstream_tls": {"type": "boolean"},
+        "volumes": {"type": "array", "items": _obj(["name", "mount"], {"name": _NAME, "mount": _PATH})},
+        "health": {
+            "oneOf": [
+                {"type": "null"},
+                _obj(
+                    ["cmd"],
+                    {
+                        "cmd": {"type": "string", "pattern": '^[^\\n\\r%]*[^\\n\\r%"]$'},
+                        "interval": _DURATION,
+                        "timeout": _DURATION,
+                        "retries": {"type": "integer", "minimum": 1},
+                        "start_period": _DURATION,
+                        "ready_when_healthy": {"type": "boolean"},
+                    },
+                ),
+            ]
+        },
+        "secrets": {"type": "array", "items": _SECRET},
+        "environment": {
+            "type": "object",
+            "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+            "additionalProperties": {"type": "string", "pattern": _ONE_LINE},
+        },
+        "exec": {"type": "array", "items": {"type": "string", "minLength": 1, "pattern": _ONE_LINE}},
+        "requires": {"type": "array", "items": _NAME, "uniqueItems": True},
+        "config_files": {
+            "type": "array",
+            "items": _obj(
+                ["path", "mount"],
+                {"path": {"type": "string", "pattern": "^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$"}, "mount": _PATH},
+            ),
+        },
+        "openwebui_env": {
+            "type": "object",
+            "propertyNames": _ENV,
+            "additionalProperties": {"type": "string", "pattern": _ONE_LINE},
+        },
+        "openwebui_secrets": {"type": "array", "items": _SECRET},
+    },
+)
+_SCALAR = {"type": ["string", "integer", "number", "boolean"]}
+
+SNAPSHOT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Leger release snapshot",
+    **_obj(
+        list(Snapshot.__annotations__),
+        {
+            "format": {"const": SNAPSHOT_FORMAT},
+            "release": _obj(
+                ["name", "version", "owner_uuid", "cut_at"],
+                {
+                    # Free text: the renderer escapes it for each file format it reaches.
+                    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "version": {"type": "integer", "minimum": 1},
+                    "owner_uuid": {
+                        "type": "string",
+                        "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+                    },
+                    "cut_at": {
+                        "type": "string",
+                        "pattern": _RFC3339,
+                    },
+                },
+            ),
+            "tailnet": _obj(
+                ["domain", "machine", "exposure", "custom_domain"],
+                {
+                    "domain": {"type": "string", "pattern": _DOMAIN},
+                    "machine": {"type": "string", "pattern": _LABEL},
+                    "exposure": {"enum": ["port", "path", "subdomain"]},
+                    "custom_domain": {"type": "string", "pattern": f"({_DOMAIN})|^$"},
+                },
+            ),
+            "network": _obj(
+                ["name", "subnet"],
+                {
+                    "name": _NAME,
+                    "subnet": {"type": "string", "pattern": "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$"},
+                },
+            ),
+            "infrastructure": {"type": "array", "items": _SERVICE},
+            "models": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "oneOf": [
+                        _obj(
+                            list(CloudModel.__annotations__),
+                            {
+                                "id": _CATALOG_ID,
+                                "name": {"type": "string", "minLength": 1},
+                                "kind": {"const": "cloud"},
+                                "provider": _CATALOG_ID,
+                                "litellm_model": {"type": "string", "pattern": "^[A-Za-z0-9._:@/-]+$"},
+                                "credential": _CREDENTIAL,
+                            },
+                        ),
+                        _obj(
+                            list(LocalModel.__annotations__),
+                            {
+                                "id": _CATALOG_ID,
+                                "name": {"type": "string", "minLength": 1},
+                                "kind": {"const": "local"},
+                                "hf_repo": {"type": "string", "pattern": "^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$"},
+                                "hf_file": {"type": "string", "pattern": "^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\\.gguf$"},
+                                "ctx_size": {"type": "integer", "minimum": 256},
+                                "ttl": {"type": "integer", "minimum": 0},
+                                "aliases": {"type": "array", "items": _CATALOG_ID, "uniqueItems": True},
+                                "flash_attn": {"type": "boolean"},
+                            },
+                        ),
+                    ]
+                },
+            },
+            "addons": {
+                "type": "array",
+                "items": _obj(
+                    list(Addon.__annotations__),
+                    {
+                        "id": _CATALOG_ID,
+                        "name": {"type": "string", "minLength": 1},
+                        "slot": {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$"},
+                        "slot_variables": {
+                            "type": "object",
+                            "propertyNames": _ENV,
+                            "additionalProperties": {"type": "string", "pattern": _ONE_LINE},
+                        },
+                        "variables": {"type": "object", "propertyNames": _ENV, "additionalProperties": _SCALAR},
+                        "credential": {"oneOf": [_CREDENTIAL, {"type": "null"}]},
+                        "container": {"oneOf": [_SERVICE, {"type": "null"}]},
+                    },
+                ),
+            },
+            "openwebui": {"type": "object", "propertyNames": _ENV, "additionalProperties": _SCALAR},
+            "routes": {
+                "type": "array",
+                "items": _obj(
+                    list(Route.__annotations__),
+                    {
+                        "service": _NAME,
+                        "exposed": {"type": "boolean"},
+                        "port": _PORT,
+                        "bind_address": {"type": "string", "pattern": _IPV4},
+                        "path": {"type": "string", "pattern": "^(/|(/[a-z0-9][a-z0-9._-]*)+)$"},
+                        "subdomain": {"type": "string", "pattern": _LABEL},
+                        "websocket": {"type": "boolean"},
+                    },
+                ),
+            },
+        },
+    ),
+}
+
+_VALIDATOR = Draft202012Validator(SNAPSHOT_SCHEMA)
+
+
+class SnapshotError(ValueError):
+    """The snapshot cannot be rendered; ``problems`` says what to change, one sentence each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("The release snapshot is not valid:\n" + "\n".join(f"- {p}" for p in problems))
+
+
+def _where(path: Sequence[Any]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the snapshot"
+
+
+def validate_snapshot(data: Any) -> Snapshot:
+    """Check ``data`` against SNAPSHOT_SCHEMA and its cross references; return it typed or raise SnapshotError."""
+    problems = [
+        f"{_where(error.absolute_path)}: {error.message}"
+        for error in sorted(_VALIDATOR.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    ]
+    if problems:
+        raise SnapshotError(problems)
+    problems = _cross_reference_problems(data)
+    if problems:
+        raise SnapshotError(problems)
+    return data  # type: ignore[no-any-return]
+
+
+def containers(snapshot: Snapshot) -> list[ServiceSpec]:
+    """Every container of the release: the infrastructure, then the self-hosted add-ons, in snapshot order."""
+    return [*snapshot["infrastructure"], *(a["container"] for a in snapshot["addons"] if a["container"])]
+
+
+def _cross_reference_problems(snapshot: Snapshot) -> list[str]:
+    # Imported here: both modules describe the same release, and rendering imports this one.
+    from leger.releases.rendering import RELEASE_OWNED_VARIABLES, internal_secret_names
+    from leger.releases.validation import is_openwebui_variable
+
+    problems: list[str] = []
+    services = containers(snapshot)
+    ids = [s["id"] for s in services]
+    for name in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(f"container {name!r} appears twice; each service runs once")
+    infra_ids = {s["id"] for s in snapshot["infrastructure"]}
+    for name in CORE_SERVICES:
+        if name not in infra_ids:
+            problems.append(f"infrastructure: the core service {name!r} is missing; every release runs it")
+    for service in snapshot["infrastructure"]:
+        if service["role"] != "core":
+            problems.append(f"infrastructure: {service['id']!r} is an add-on; put it under its addon's container")
+    known = set(ids)
+    for service in services:
+        for name in service["requires"]:
+            if name not in known:
+                problems.append(f"service {service['id']!r} requires {name!r}, which is not in the release")
+        for name in service["openwebui_env"]:
+            if not is_openwebui_variable(name):
+                problems.append(f"service {service['id']!r}: Open WebUI v0.12.4 does not read {name}")
+        if service["exposable"] and not service["published_port"]:
+            problems.append(f"service {service['id']!r} is exposable but has no published port")
+    volume_owner: dict[str, str] = {}
+    for service in services:
+        for volume in service["volumes"]:
+            first = volume_owner.setdefault(volume["name"], service["id"])
+            if first != service["id"]:
+                problems.append(f"volume {volume['name']!r} is used by both {first!r} and {service['id']!r}")
+
+    # Models.
+    model_ids = [m["id"] for m in snapshot["models"]]
+    for name in sorted({i for i in model_ids if model_ids.count(i) > 1}):
+        problems.append(f"model {name!r} is chosen twice")
+    alias_owner: dict[str, str] = {}
+    for model in snapshot["models"]:
+        if model["kind"] != "local":
+            continue
+        for alias in model["aliases"]:
+            if alias in model_ids:
+                problems.append(f"alias {alias!r} of model {model['id']!r} is also a model id; drop the alias")
+            first = alias_owner.setdefault(alias, model["id"])
+            if first != model["id"]:
+                problems.append(f"alias {alias!r} belongs to both {first!r} and {model['id']!r}")
+
+    # Credentials: one secret per variable, and never the name of an internal secret.
+    internal = internal_secret_names(services)
+    secret_for_var: dict[str, tuple[str, str]] = {}
+    credentials = [(f"model {m['id']!r}", m["credential"]) for m in snapshot["models"] if m["kind"] == "cloud"]
+    credentials += [(f"add-on {a['id']!r}", a["credential"]) for a in snapshot["addons"] if a["credential"]]
+    for owner, credential in credentials:
+        if credential["secret"] in internal:
+            problems.append(
+                f"{owner}: secret name {credential['secret']!r} is reserved for the release's own secrets; rename it"
+            )
+        first = secret_for_var.setdefault(credential["env_var"], (owner, credential["secret"]))
+        if first[1] != credential["secret"]:
+            problems.append(
+                f"{owner} fills {credential['env_var']} from secret {credential['secret']!r} but {first[0]} fills it "
+                f"from {first[1]!r}; one variable can hold one key, so choose one credential for both"
+            )
+    for addon in snapshot["addons"]:
+        if addon["credential"] and not is_openwebui_variable(addon["credential"]["env_var"]):
+            problems.append(
+                f"add-on {addon['id']!r}: Open WebUI v0.12.4 does not read {addon['credential']['env_var']}"
+            )
+
+    # Add-ons: one per slot, and every Open WebUI variable set once.
+    slot_owner: dict[str, str] = {}
+    addon_ids = [a["id"] for a in snapshot["addons"]]
+    for name in sorted({i for i in addon_ids if addon_ids.count(i) > 1}):
+        problems.append(f"add-on {name!r} is selected twice")
+    for addon in snapshot["addons"]:
+        first = slot_owner.setdefault(addon["slot"], addon["id"])
+        if first != addon["id"]:
+            problems.append(
+                f"slot {addon['slot']!r} has two providers, {first!r} and {addon['id']!r}; Open WebUI takes one"
+            )
+        if addon["container"] is not None and addon["container"]["role"] != "addon":
+            problems.append(f"add-on {addon['id']!r}: its container must have role 'addon'")
+    setters: dict[str, list[str]] = {}
+    layers: list[tuple[str, Mapping[str, Any]]] = [("the Open WebUI settings", snapshot["openwebui"])]
+    for addon in snapshot["addons"]:
+        layers.append((f"add-on {addon['id']!r}", {**addon["slot_variables"], **addon["variables"]}))
+        if addon["container"]:
+            layers.append((f"add-on {addon['id']!r}", addon["container"]["openwebui_env"]))
+    for who, values in layers:
+        for name in values:
+            if not is_openwebui_variable(name):
+                problems.append(f"{who}: Open WebUI v0.12.4 does not read {name}; remove it")
+            elif name in RELEASE_OWNED_VARIABLES:
+                problems.append(f"{who}: {name} is set by the release itself and cannot be chosen")
+            if who not in setters.setdefault(name, []):
+                setters[name].append(who)
+    for name, who in sorted(setters.items()):
+        if len(who) > 1:
+            problems.append(f"{name} is set by both {who[0]} and {who[1]}; keep it in one place")
+    for who, values in layers:
+        for name, value in values.items():
+            if isinstance(value, str) and "\x00" in value:
+                problems.append(f"{who}: {name} contains a NUL character, which no environment variable can hold")
+
+    # Routes.
+    by_id = {s["id"]: s for s in services}
+    routed: set[str] = set()
+    mode = snapshot["tailnet"]["exposure"]
+    for route in snapshot["routes"]:
+        service = by_id.get(route["service"])
+        if service is None:
+            problems.append(f"route for {route['service']!r}: no such container in the release")
+            continue
+        if not service["exposable"]:
+            problems.append(f"route for {route['service']!r}: this service cannot be exposed through Caddy")
+        if route["service"] in routed:
+            problems.append(f"route for {route['service']!r} appears twice")
+        routed.add(route["service"])
+    if mode == "subdomain" and not snapshot["tailnet"]["custom_domain"]:
+        problems.append(
+            "tailnet: exposure by subdomain needs a custom domain (names below a tailnet name do not resolve)"
+        )
+    if mode != "subdomain" and not snapshot["tailnet"]["domain"].endswith(".ts.net"):
+        problems.append("tailnet: the domain must be the tailnet's *.ts.net name unless exposure is by subdomain")
+    return problems
+
+
+# --- building blocks for the cut and for examples --------------------------------------------------------------
+
+SERVICE_KEYS = tuple(ServiceSpec.__annotations__)
+
+
+def service_spec(data: Mapping[str, Any]) -> ServiceSpec:
+    """A ServiceSpec from an infrastructure fixture entry (or any mapping with the same keys).
+
+    Missing optional keys take the fixture defaults; ``exposed_by_default`` and ``order`` are wizard data and
+    are left out.
+    """
+    defaults: dict[str, Any] = {
+        "addon": "",
+        "description": "",
+        "exposable": False,
+        "published_port": None,
+        "bind_address": None,
+        "websocket": False,
+        "subdomain": "",
+        "path": "",
+        "upstream_tls": False,
+        "volumes": [],
+        "health": None,
+        "secrets": [],
+        "environment": {},
+        "exec": [],
+        "requires": [],
+        "config_files": [],
+        "openwebui_env": {},
+        "openwebui_secrets": [],
+    }
+    merged = {**defaults, **{k: v for k, v in data.items() if k in SERVICE_KEYS}}
+    return copy.deepcopy({key: merged[key] for key in SERVICE_KEYS})  # type: ignore[return-value]
+
+
+def service_spec_from_row(row: Any) -> ServiceSpec:
+    """A ServiceSpec from an ``InfrastructureService`` row (the cut calls this)."""
+    data = {key: getattr(row, key) for key in SERVICE_KEYS if key != "exec"}
+    data["exec"] = list(row.exec_args)
+    return service_spec(data)
+
+
+def default_route(service: ServiceSpec, *, exposed: bool | None = None) -> Route:
+    """The route the wizard starts from for an exposable service."""
+    if not service["exposable"] or service["published_port"] is None:
+        raise ValueError(f"service {service['id']!r} is not exposable")
+    return {
+        "service": service["id"],
+        "exposed": bool(exposed),
+        "port": service["published_port"],
+        "bind_address": service["bind_address"] or "0.0.0.0",  # noqa: S104 - reachable from the tailnet by design
+        "path": service["path"] or f"/{service['id']}",
+        "subdomain": service["subdomain"] or service["id"],
+        "websocket": service["websocket"],
+    }
+
+
+_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def _fixture_services(directory: Path | None = None) -> dict[str, dict[str, Any]]:
+    services: dict[str, dict[str, Any]] = {}
+    for path in sorted(((directory or _FIXTURES) / "infrastructure").glob("*.json")):
+        for item in json.loads(path.read_text(encoding="utf-8"))["items"]:
+            services[item["id"]] = item
+    return services
+
+
+EXAMPLE_CLOUD_MODELS: list[CloudModel] = [
+    {
+        "id": "claude-3.5-haiku",
+        "name": "Claude 3.5 Haiku",
+        "kind": "cloud",
+        "provider": "anthropic",
+        "litellm_model": "anthropic/claude-3.5-haiku",
+        "credential": {"secret": "anthropic-api-key", "env_var": "ANTHROPIC_API_KEY"},
+    },
+    {
+        "id": "gpt-4o-mini",
+        "name": "GPT-4o Mini",
+        "kind": "cloud",
+        "provider": "openai",
+        "litellm_model": "openai/gpt-4o-mini",
+        "credential": {"secret": "openai-api-key", "env_var": "OPENAI_API_KEY"},
+    },
+]
+EXAMPLE_LOCAL_MODELS: list[LocalModel] = [
+    {
+        "id": "granite-4.0-h-micro",
+        "name": "Granite 4.0 H-Micro",
+        "kind": "local",
+        "hf_repo": "unsloth/granite-4.0-h-micro-GGUF",
+        "hf_file": "granite-4.0-h-micro-UD-Q4_K_XL.gguf",
+        "ctx_size": 8192,
+        "ttl": 600,
+        "aliases": ["granite-micro"],
+        "flash_attn": True,
+    },
+    {
+        "id": "gpt-oss-20b",
+        "name": "GPT-OSS 20B",
+        "kind": "local",
+        "hf_repo": "openai/gpt-oss-20b-GGUF",
+        "hf_file": "gpt-oss-20b-mxfp4.gguf",
+        "ctx_size": 8192,
+        "ttl": 600,
+        "aliases": ["gpt-oss"],
+        "flash_attn": False,
+    },
+]
+# What the marketplace selection of each self-hosted add-on sets (slot and the slot's variables).
+EXAMPLE_ADDON_SLOTS: dict[str, tuple[str, dict[str, str], dict[str, Scalar]]] = {
+    "searxng": ("web_search", {"WEB_SEARCH_ENGINE": "searxng"}, {"SEARXNG_LANGUAGE": "all"}),
+    "qdrant": ("vector_db", {"VECTOR_DB": "qdrant"}, {}),
+    "chroma": ("vector_db", {"VECTOR_DB": "chroma"}, {}),
+    "tika": ("content_extraction", {"CONTENT_EXTRACTION_ENGINE": "tika"}, {}),
+    "docling": ("content_extraction", {"CONTENT_EXTRACTION_ENGINE": "docling"}, {}),
+    "whisper": ("speech_to_text", {"AUDIO_STT_ENGINE": "openai"}, {"AUDIO_STT_MODEL": "Systran/faster-whisper-small"}),
+    "edgetts": ("text_to_speech", {"AUDIO_TTS_ENGINE": "openai"}, {"AUDIO_TTS_VOICE": "en-US-AriaNeural"}),
+    "jupyter": (
+        "code_execution",
+        {"CODE_EXECUTION_ENGINE": "jupyter", "CODE_INTERPRETER_ENGINE": "jupyter"},
+        {},
+    ),
+    "playwright": ("web_loader", {"WEB_LOADER_ENGINE": "playwright"}, {}),
+}
+EXAMPLE_OWNER = "6f1c2b4e-8a7d-4c3b-9e2f-0a1b2c3d4e5f"
+
+
+def example_snapshot(
+    kind: Literal["minimal", "full"] = "minimal",
+    exposure: Exposure = "port",
+    *,
+    fixtures_dir: Path | None = None,
+) -> Snapshot:
+    """A valid snapshot built from the project's infrastructure fixtures, for tests and benchmarks.
+
+    ``minimal``: the core stack and one cloud model, no add-ons. ``full``: two cloud and two local models,
+    one self-hosted add-on per slot (every add-on of the fixtures whose slot is still free), an external API
+    add-on with a key, and every exposable service exposed.
+    """
+    fixtures = _fixture_services(fixtures_dir)
+    infrastructure = [service_spec(fixtures[name]) for name in CORE_SERVICES]
+    full = kind == "full"
+    models: list[CloudModel | LocalModel] = copy.deepcopy(
+        [*EXAMPLE_CLOUD_MODELS, *EXAMPLE_LOCAL_MODELS] if full else EXAMPLE_CLOUD_MODELS[:1]
+    )
+    addons: list[Addon] = []
+    openwebui: dict[str, Scalar] = {"WEBUI_NAME": "Leger AI", "DEFAULT_MODELS": models[0]["id"]}
+    if full:
+        used_slots: set[str] = set()
+        for data in fixtures.values():
+            if data["role"] != "addon" or data["id"] not in EXAMPLE_ADDON_SLOTS:
+                continue
+            slot, slot_variables, variables = EXAMPLE_ADDON_SLOTS[data["id"]]
+            if slot in used_slots:
+                continue
+            used_slots.add(slot)
+            addons.append(
+                {
+                    "id": data["addon"],
+                    "name": data["name"],
+                    "slot": slot,
+                    "slot_variables": dict(slot_variables),
+                    "variables": dict(variables),
+                    "credential": None,
+                    "container": service_spec(data),
+                }
+            )
+        addons.append(
+            {
+                "id": "tavily",
+                "name": "Tavily",
+                "slot": "web_search_api",
+                "slot_variables": {},
+                "variables": {},
+                "credential": {"secret": "tavily-api-key", "env_var": "TAVILY_API_KEY"},
+                "container": None,
+            }
+        )
+        openwebui.update({"TASK_MODEL": "granite-4.0-h-micro", "TASK_MODEL_EXTERNAL": "gpt-4o-mini", "RAG_TOP_K": 5})
+    snapshot: Snapshot = {
+        "format": SNAPSHOT_FORMAT,
+        "release": {
+            "name": "home" if not full else "home (everything)",
+            "version": 3 if full else 1,
+            "owner_uuid": EXAMPLE_OWNER,
+            "cut_at": "2025-11-20T09:30:00Z",
+        },
+        "tailnet": {
+            "domain": "tail1234.ts.net",
+            "machine": "box",
+            "exposure": exposure,
+            "custom_domain": "home.example.org" if exposure == "subdomain" else "",
+        },
+        "network": {"name": "llm", "subnet": "10.89.0.0/24"},
+        "infrastructure": infrastructure,
+        "models": models,
+        "addons": addons,
+        "openwebui": openwebui,
+        "routes": [],
+    }
+    for service in containers(snapshot):
+        if service["exposable"]:
+            snapshot["routes"].append(
+                default_route(service, exposed=full or fixtures[service["id"]].get("exposed_by_default", False))
+            )
+    return validate_snapshot(snapshot)
+
+
+def canonical_json(snapshot: Snapshot) -> str:
+    """The snapshot as stored: sorted keys, so equal snapshots are equal text."""
+    return json.dumps(snapshot, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+_SECRET_NAME_RE = re.compile(_SECRET_NAME["pattern"])
+
+
+def is_secret_name(value: str) -> bool:
+    return bool(_SECRET_NAME_RE.fullmatch(value))
