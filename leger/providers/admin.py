@@ -28,9 +28,13 @@ def _source(request: HttpRequest) -> AccessSource:
 
 
 class CredentialAddForm(forms.ModelForm):
-    """Takes a key for the service to encrypt; the key field never renders a value."""
+    """Takes a key for the service to encrypt; the key field never renders a value.
 
-    value = key_field()
+    The field is called ``key``: a form field named like the model's non-editable
+    ``value`` column is refused by the ModelForm machinery.
+    """
+
+    key = key_field()
     acting_user: Any = None  # set per request by CredentialAdmin.get_form
 
     class Meta:
@@ -51,10 +55,12 @@ class CredentialAddForm(forms.ModelForm):
                     owner=cleaned["owner"],
                     provider=cleaned["provider"],
                     label=cleaned.get("label", ""),
-                    value=cleaned.get("value", ""),
+                    value=cleaned.get("key", ""),
                 )
             except ValidationError as error:
-                self.add_error(None, error)
+                self.add_error(
+                    None, ValidationError({"key" if name == "value" else name: messages for name, messages in error})
+                )
         return cleaned
 
     def _post_clean(self) -> None:
@@ -106,7 +112,7 @@ class CredentialAdmin(admin.ModelAdmin):
         if obj is not None:
             return list(self.change_fields)
         # Staff who are not superusers add keys for themselves only.
-        return ["owner", "provider", "label", "value"] if request.user.is_superuser else ["provider", "label", "value"]
+        return ["owner", "provider", "label", "key"] if request.user.is_superuser else ["provider", "label", "key"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Credential | None = None) -> list[str]:
         return list(self.change_readonly_fields) if obj is not None else []
@@ -132,7 +138,7 @@ class CredentialAdmin(admin.ModelAdmin):
             owner=data["owner"],
             provider=data["provider"],
             label=data["label"],
-            value=data["value"],
+            value=data["key"],
             source=_source(request),
         )
         # The admin goes on with `obj` (history entry, redirect), so make it the saved row.
