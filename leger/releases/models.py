@@ -3,13 +3,21 @@
 Both are reference data (kinds ``releases.infrastructure`` and ``releases.openwebui_variables``, see
 ``leger/releases/fixtures.py``); operators edit them in the admin. A release never reads these tables after it
 is cut: the cut copies what it uses into the snapshot (``leger/releases/snapshot.py``).
+
+Below them, the releases themselves: ``Release`` (a draft, then a cut and published release), its files, the
+per-user ``Owner`` that numbers versions, and ``Promotion`` (which release ``latest`` points at). Their rules
+live in ``services.py``.
 """
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 service_id_validator = RegexValidator(
     r"^[a-z][a-z0-9-]*$",
@@ -135,3 +143,134 @@ class OpenWebUIVariable(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Releases ----------------------------------------------------------------------------------------------------
+
+
+class Owner(models.Model):
+    """Per-user release bookkeeping: the bucket folder (``uuid``) and the last version number handed out.
+
+    Versions are allocated under ``select_for_update()`` on this row, so concurrent cuts of one owner's drafts
+    get 1, 2, 3 with no gap and no duplicate.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="release_owner")
+    uuid = models.UUIDField(
+        unique=True, default=uuid.uuid4, editable=False, help_text="Names the owner's folder in the bucket."
+    )
+    last_version = models.PositiveIntegerField(default=0, help_text="The version the newest cut received.")
+
+    class Meta:
+        verbose_name = "release owner"
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.uuid})"
+
+
+class Release(models.Model):
+    """A draft being configured in the wizard, or a cut release on its way to (or in) the bucket.
+
+    ``inputs`` holds the wizard's answers, in the shape the API takes::
+
+        {"models": [{"model": id, "provider": id | null}], "services": [selection ids],
+         "openwebui": {VARIABLE: value}, "routes": {service id: {"exposed", "port", "path", "subdomain"}}}
+
+    Cutting freezes everything the release uses into ``snapshot`` and gives it the owner's next ``version``;
+    from then on nothing reads ``inputs`` or live tables again.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        QUEUED = "queued", "Queued"
+        RENDERING = "rendering", "Rendering"
+        UPLOADING = "uploading", "Uploading"
+        PUBLISHED = "published", "Published"
+        FAILED = "failed", "Failed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="releases")
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    version = models.PositiveIntegerField(null=True, blank=True, help_text="The owner's N; given when cut.")
+    inputs = models.JSONField(default=dict, blank=True, help_text="The wizard's answers (drafts only change).")
+    step = models.PositiveSmallIntegerField(
+        default=0, help_text="How many wizard steps, in order, passed validation (0 to 4)."
+    )
+    snapshot = models.JSONField(null=True, blank=True, help_text="Every input of rendering, frozen when cut.")
+    error = models.TextField(blank=True, help_text="Why publishing failed, naming the file and line if it can.")
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of publishing done.")
+    manifest_key = models.CharField(max_length=300, blank=True, help_text="Object key of this release's manifest.")
+    cloned_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="clones"
+    )
+    cut_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    cut_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "version"], name="releases_one_version_per_owner"),
+            # A draft has no version and no snapshot; everything cut has both.
+            models.CheckConstraint(
+                condition=(Q(status="draft") & Q(version__isnull=True) & Q(snapshot__isnull=True))
+                | (~Q(status="draft") & Q(version__isnull=False) & Q(snapshot__isnull=False)),
+                name="releases_cut_releases_have_version_and_snapshot",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="releases_progress_is_a_percentage"),
+            models.CheckConstraint(condition=Q(step__lte=4), name="releases_step_within_wizard"),
+        ]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="releases_owner_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}" if self.version else f"{self.name} (draft)"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_in_progress(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RENDERING, self.Status.UPLOADING)
+
+
+class ReleaseFile(models.Model):
+    """One file of a published release, as uploaded (``manifest.json`` included)."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField(help_text="Bytes.")
+    content = models.TextField()
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [models.UniqueConstraint(fields=["release", "path"], name="releases_one_file_per_path")]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class Promotion(models.Model):
+    """``latest`` pointed at a release: when it was published, or when someone rolled back to it.
+
+    The newest promotion of an owner is what ``{owner uuid}/latest/manifest.json`` holds.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="release_promotions")
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="promotions")
+    promoted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    promoted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-promoted_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-promoted_at"], name="releases_promotion_owner_at")]
+
+    def __str__(self) -> str:
+        return f"latest → {self.release}"
