@@ -9,6 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from leger.catalog import api
+from leger.catalog.models import Provider
+from leger.providers.services import credential_create
 from tests.catalog.factories import make_catalog, make_llm, make_maker, make_provider
 
 API_MODEL_FIELDS = {"id", "name", "maker", "kind", "capabilities", "context_window", "pricing", "providers"}
@@ -275,3 +277,16 @@ def test_the_schema_describes_the_catalog_endpoints(client, db: None) -> None:
     assert {"search", "capability", "maker", "provider", "kind", "min_context", "page"} <= parameters
     model = schema["components"]["schemas"]["LLM"]["properties"]
     assert set(model) >= API_MODEL_FIELDS
+
+
+def test_configured_follows_the_callers_own_saved_keys(alice: User, bob: User, catalog: None) -> None:
+    secret = "sk-ant-api03-0123456789abcdef0123456789abcdef"
+    credential_create(owner=alice, provider=Provider.objects.get(pk="anthropic"), label="work", value=secret)
+    for user, expected in ((alice, True), (bob, False)):
+        client = APIClient()
+        client.force_authenticate(user)
+        response = client.get("/api/v1/providers/")
+        assert {p["id"]: p["configured"] for p in response.json()["results"]}["anthropic"] is expected
+        haiku = client.get("/api/v1/models/claude-3.5-haiku/")
+        assert {p["id"]: p["configured"] for p in haiku.json()["providers"]}["anthropic"] is expected
+        assert secret not in response.content.decode() + haiku.content.decode()

@@ -12,9 +12,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from leger.catalog import views
-from leger.catalog.models import LLM
+from leger.catalog.models import LLM, Provider
 from leger.catalog.selectors import llm_list
 from leger.catalog.templatetags.catalog_format import price_summary, tokens
+from leger.providers.services import credential_create
 from tests.catalog.factories import make_catalog, make_llm, make_maker, make_provider
 
 
@@ -380,3 +381,21 @@ def test_the_list_costs_the_same_queries_for_3_models_as_for_40(
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = alice_client.get(url, headers=headers)
     assert len(listed_ids(response)) > 3
+
+
+def test_a_key_alice_saved_marks_her_provider_and_not_bobs(
+    alice, alice_client: Client, bob_client: Client, catalog
+) -> None:
+    secret = "sk-or-v1-0123456789abcdef0123456789abcdef"
+    credential_create(owner=alice, provider=Provider.objects.get(pk="openrouter"), label="personal", value=secret)
+
+    alice_page = alice_client.get("/models/claude-3.5-haiku/").content.decode()
+    assert "key configured" in alice_page
+    assert "/providers/?provider=openrouter" not in alice_page
+    assert "/providers/?provider=anthropic" in alice_page
+    assert secret not in alice_page
+    assert "key configured" in alice_client.get("/models/?maker=anthropic").content.decode()
+
+    bob_page = bob_client.get("/models/claude-3.5-haiku/").content.decode()
+    assert "key configured" not in bob_page
+    assert "/providers/?provider=openrouter" in bob_page
