@@ -13,6 +13,7 @@ from django import forms
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from leger.catalog.models import LLM, Capability, Maker, Offering, Provider
+from leger.catalog.templatetags.catalog_format import tokens
 
 # The minimum-context choices the page offers; the API takes any whole number.
 CONTEXT_CHOICES = [
@@ -111,6 +112,17 @@ class LLMFilterSet(django_filters.FilterSet):
     class Meta:
         model = LLM
         fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A shared URL may carry any minimum (the API takes any number): offer it, so the select shows what applies.
+        raw = (self.data or {}).get("min_context", "")
+        if isinstance(raw, str) and raw.isdigit() and int(raw) not in dict(CONTEXT_CHOICES):
+            widget = self.form.fields["min_context"].widget
+            widget.choices = sorted(
+                [*CONTEXT_CHOICES, (int(raw), f"{tokens(int(raw))} or more")], key=lambda choice: choice[0]
+            )
+            widget.choices.insert(0, ("", "Any context"))
 
     def filter_search(self, queryset: QuerySet[LLM], name: str, value: str) -> QuerySet[LLM]:
         value = value.strip()

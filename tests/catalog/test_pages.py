@@ -282,6 +282,15 @@ def test_reloading_the_pushed_url_renders_the_same_filtered_page(alice_client: C
     assert searched.values["search"] == "haiku"
 
 
+def test_a_shared_url_with_any_minimum_context_shows_it_selected(alice_client: Client, catalog: None) -> None:
+    response = alice_client.get("/models/?min_context=150000")
+    assert set(listed_ids(response)) == {"claude-3.5-haiku", "gemini-2.0-flash"}
+    page = response.content.decode()
+    assert inputs(page).selected >= {"150000"}
+    assert "150K or more" in page
+    assert "150K or more" not in alice_client.get("/models/").content.decode()
+
+
 def test_it_pages_through_a_long_list_keeping_the_filters(alice_client: Client, db: None) -> None:
     for n in range(30):
         make_llm(f"model-{n:02}", capabilities=["chat"])
