@@ -13,7 +13,7 @@ from leger.providers import validators
 # A secret is never rendered back into a page: not after an error, not ever.
 _KEY_WIDGET_ATTRS = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off", "class": "key-input"}
 
-_GROUP_TITLES = {"api": "LLM providers", "service": "Add-on services"}
+_GROUP_TITLES = {Provider.Kind.API: "LLM providers", Provider.Kind.SERVICE: "Add-on services"}
 
 
 def key_field(label: str = "Key") -> forms.CharField:

@@ -15,18 +15,18 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from leger.catalog.models import Provider
 from leger.providers import validators
 from leger.providers.fields import EncryptedTextField
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from leger.catalog.models import Provider
     from leger.providers.audit import AccessSource
 
 # Catalog provider kinds whose use needs a key: LLM APIs, and the services of
 # marketplace add-ons (Tavily, ElevenLabs, ...). Local providers need none.
-KEYED_PROVIDER_KINDS = ("api", "service")
+KEYED_PROVIDER_KINDS = (Provider.Kind.API, Provider.Kind.SERVICE)
 
 SECRET_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 

@@ -67,9 +67,9 @@ class ProviderGroup:
 
 
 _GROUPS = [
-    ("api", "llm-providers", "LLM providers", "Keys LiteLLM uses to reach cloud models."),
+    (Provider.Kind.API, "llm-providers", "LLM providers", "Keys LiteLLM uses to reach cloud models."),
     (
-        "service",
+        Provider.Kind.SERVICE,
         "service-keys",
         "Add-on services",
         "Keys of the marketplace services Open WebUI calls, such as search or speech.",

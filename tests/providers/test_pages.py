@@ -270,3 +270,19 @@ def test_the_audit_log_records_page_actions_from_the_browser(alice_client: Clien
         "Firefox/140",
         "alice",
     )
+
+
+def test_a_key_another_section_still_holds_is_not_deleted_and_the_page_says_why(
+    alice_client: Client, alice_key, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db.models import ProtectedError
+
+    credential, _ = alice_key
+
+    def protected_delete(*args: object, **kwargs: object) -> None:
+        raise ProtectedError("protected", {"Tavily selection of alice"})
+
+    monkeypatch.setattr(Credential, "delete", protected_delete)
+    body = alice_client.post(f"/providers/keys/{credential.pk}/delete/", **HTMX).content.decode()
+    assert "This key is still in use: Tavily selection of alice. Remove it there first" in body
+    assert Credential.objects.filter(pk=credential.pk).exists()
