@@ -8,6 +8,8 @@ class MarketplaceConfig(AppConfig):
     verbose_name = "Marketplace"
 
     def ready(self) -> None:
-        from leger.marketplace import fixtures
+        from leger.marketplace import fixtures, selectors
+        from leger.providers.usage import register_credential_usage
 
         fixtures.register()
+        register_credential_usage(selectors.credential_usage)

@@ -13,21 +13,28 @@ from leger.marketplace.models import Category, Selection, Service, Slot, Variabl
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
+    from leger.providers.models import Credential
+
 
 def _variables() -> Prefetch:
     return Prefetch("variables", queryset=Variable.objects.order_by("position", "id"))
 
 
 def service_list(
-    *, category: str | None = None, slot: str | None = None, search: str | None = None
+    *,
+    category: str | None = None,
+    slot: str | None = None,
+    search: str | None = None,
+    with_variables: bool = True,
 ) -> QuerySet[Service]:
-    """Offered services with their variables, slot and key provider (three queries however many)."""
+    """Offered services with their slot and key provider (and variables: two queries however many)."""
     services = (
         Service.objects.filter(enabled=True)
         .select_related("slot", "key_provider")
-        .prefetch_related(_variables())
         .order_by("category", "position", "name")
     )
+    if with_variables:
+        services = services.prefetch_related(_variables())
     if category:
         services = services.filter(category=category)
     if slot:
@@ -107,3 +114,14 @@ def services_by_category(services: QuerySet[Service] | list[Service]) -> list[Ca
     for service in services:
         groups[service.category].services.append(service)
     return [group for group in groups.values() if group.services]
+
+
+def credential_usage(credential: Credential) -> list[str]:
+    """Who in the marketplace uses ``credential``, for the key's delete confirmation on /providers."""
+    selections = Selection.objects.filter(credential=credential).select_related("service__slot")
+    return [
+        f"marketplace: {selection.service.name} "
+        f"({selection.service.slot.name + ', ' if selection.service.slot_id else ''}"
+        f"{'active' if selection.active else 'inactive'})"
+        for selection in selections.order_by("service__name")
+    ]

@@ -126,6 +126,38 @@ def _split(service: Service, values: Mapping[str, Any]) -> tuple[dict[str, Any],
     return plain, secret
 
 
+def _prepare_new(
+    *, owner: AbstractBaseUser, service: Service, values: Mapping[str, Any], credential: Any, active: bool
+) -> Selection:
+    plain, secrets = _split(service, values)
+    selection = Selection(owner=owner, service=service, values=plain, active=active, credential=credential)
+    secrets = {name: value for name, value in secrets.items() if value is not None}
+    secret_problems = _secret_errors(secrets, allow_clear=False)
+    if not secret_problems:
+        _apply_secrets(selection, secrets)
+    _validate(selection, secret_problems)
+    return selection
+
+
+def _prepare_update(
+    *, selection: Selection, values: Mapping[str, Any] | None, credential: Any, active: bool | None
+) -> Selection:
+    selection = Selection.objects.select_related("service__slot", "service__key_provider").get(pk=selection.pk)
+    secret_problems: dict[str, list[str]] = {}
+    if values is not None:
+        plain, secrets = _split(selection.service, values)
+        secret_problems = _secret_errors(secrets, allow_clear=True)
+        selection.values = plain
+        if not secret_problems:
+            _apply_secrets(selection, secrets)
+    if credential is not UNSET:
+        selection.credential = credential
+    if active is not None:
+        selection.active = active
+    _validate(selection, secret_problems)
+    return selection
+
+
 def selection_create(
     *,
     owner: AbstractBaseUser,
@@ -135,15 +167,7 @@ def selection_create(
     active: bool = True,
 ) -> Selection:
     """Configure ``service`` for ``owner``. Secret values are stored encrypted; the rest as given."""
-    plain, secrets = _split(service, values or {})
-    selection = Selection(owner=owner, service=service, values=plain, active=active)
-    if credential is not None:
-        selection.credential = credential
-    secrets = {name: value for name, value in secrets.items() if value is not None}
-    secret_problems = _secret_errors(secrets, allow_clear=False)
-    if not secret_problems:
-        _apply_secrets(selection, secrets)
-    _validate(selection, secret_problems)
+    selection = _prepare_new(owner=owner, service=service, values=values or {}, credential=credential, active=active)
     _save(selection, force_insert=True)
     return selection
 
@@ -158,21 +182,25 @@ def selection_update(
     """Change a selection. ``values`` replaces the plain values; a secret sent as text replaces that secret,
     one sent as ``None`` removes it, one not sent is kept.
     """
-    selection = Selection.objects.select_related("service__slot", "service__key_provider").get(pk=selection.pk)
-    secret_problems: dict[str, list[str]] = {}
-    if values is not None:
-        plain, secrets = _split(selection.service, values)
-        secret_problems = _secret_errors(secrets, allow_clear=True)
-        selection.values = plain
-        if not secret_problems:
-            _apply_secrets(selection, secrets)
-    if credential is not UNSET:
-        selection.credential = credential
-    if active is not None:
-        selection.active = active
-    _validate(selection, secret_problems)
+    selection = _prepare_update(selection=selection, values=values, credential=credential, active=active)
     _save(selection)
     return selection
+
+
+def selection_validate(
+    *,
+    owner: AbstractBaseUser,
+    service: Service,
+    values: Mapping[str, Any] | None = None,
+    credential: Any = None,
+    active: bool = True,
+    selection: Selection | None = None,
+) -> None:
+    """Check a configuration exactly as saving it would, without saving (the form's inline validation)."""
+    if selection is None:
+        _prepare_new(owner=owner, service=service, values=values or {}, credential=credential, active=active)
+    else:
+        _prepare_update(selection=selection, values=values, credential=credential, active=active)
 
 
 def selection_deactivate(*, selection: Selection) -> Selection:
