@@ -14,3 +14,9 @@ class ReleasesConfig(AppConfig):
 
         for kind in KINDS:
             register_kind(kind)
+
+        # Deleting a key a draft uses asks first, naming the drafts (see leger.providers.usage).
+        from leger.providers.usage import register_credential_usage
+        from leger.releases.selectors import draft_credential_usages
+
+        register_credential_usage(draft_credential_usages)

@@ -1,0 +1,88 @@
+"""Shared setup of the release backend tests (fixtures and helpers; no tests of its own).
+
+The catalog, marketplace and infrastructure come from the project's real fixtures (``load_fixtures``), so
+the releases these tests cut are the ones users get. Keys are stored with known, random values so a test
+can look for them in every byte a release produces.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from leger.catalog.loading import load_fixtures
+from leger.catalog.models import Provider
+from leger.marketplace.models import Service
+from leger.marketplace.services import selection_create
+from leger.providers.models import Credential
+from leger.providers.services import credential_create
+from leger.releases import services
+from leger.releases.models import Release
+from leger.tailnet.services import tailnet_settings_put
+
+
+def a_key(prefix: str) -> str:
+    """A key shaped like a real one and different on every call: finding it anywhere means a leak."""
+    return prefix + secrets.token_urlsafe(32).replace("-", "x").replace("_", "y")
+
+
+@pytest.fixture
+def catalog(db: None) -> None:
+    """Every fixture kind of the project, as `manage.py load_catalog` loads it."""
+    load_fixtures()
+
+
+def add_key(user: User, provider_id: str, *, label: str = "main", prefix: str = "") -> tuple[Credential, str]:
+    provider = Provider.objects.get(pk=provider_id)
+    value = a_key(prefix or provider.key_prefix or "key-")
+    return credential_create(owner=user, provider=provider, label=label, value=value), value
+
+
+def add_tailnet(user: User, *, exposure: str = "port", custom_domain: str = "") -> None:
+    tailnet_settings_put(
+        owner=user, tailnet="tail1234.ts.net", hostname="box", exposure=exposure, custom_domain=custom_domain
+    )
+
+
+def select(user: User, service_id: str, *, values: dict[str, Any] | None = None, credential: Any = None) -> Any:
+    return selection_create(
+        owner=user, service=Service.objects.get(pk=service_id), values=values or {}, credential=credential
+    )
+
+
+@pytest.fixture
+def ready_user(alice: User, catalog: None) -> dict[str, Any]:
+    """Alice with an Anthropic key and tailnet settings: enough to cut a minimal release."""
+    credential, value = add_key(alice, "anthropic")
+    add_tailnet(alice)
+    return {"user": alice, "credential": credential, "secret_values": [value]}
+
+
+def minimal_draft(user: User, name: str = "home") -> Release:
+    release = services.release_create(owner=user, name=name)
+    return services.release_update(release=release, models=[{"model": "claude-3.5-haiku"}])
+
+
+def wait_until_done(release: Release, *, timeout: float = 60) -> Release:
+    """Poll the row (as the page and `cut_release --wait` do) until it is published or failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        release.refresh_from_db()
+        if release.status in (Release.Status.PUBLISHED, Release.Status.FAILED):
+            return release
+        time.sleep(0.2)
+    raise AssertionError(f"release {release.pk} is still {release.status} after {timeout:.0f}s")
+
+
+def eventually(check: Callable[[], bool], *, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached")
