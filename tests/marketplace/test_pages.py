@@ -1,0 +1,161 @@
+"""The /marketplace pages: browse and filter, configure with inline validation, switch a slot's provider."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from leger.marketplace import services
+from leger.marketplace.models import Selection
+from tests.marketplace.factories import a_key, make_credential, make_service
+
+INDEX = "/marketplace/"
+
+
+def configure_url(service_id: str) -> str:
+    return f"/marketplace/services/{service_id}/"
+
+
+def test_the_page_groups_services_by_category_and_shows_each_slots_provider(
+    alice_client: Client, alice, qdrant, chroma, tavily
+) -> None:
+    services.selection_create(owner=alice, service=qdrant)
+
+    page = alice_client.get(INDEX).content.decode()
+
+    assert '<h2 id="category-vector-database">Vector databases</h2>' in page
+    assert '<h2 id="category-web-search">Web search</h2>' in page
+    slot_row = page.split('<tr id="slot-vector-database">')[1].split("</tr>")[0]
+    assert "Qdrant" in slot_row
+    assert "None (Open WebUI's default)" in page.split('<tr id="slot-web-search">')[1].split("</tr>")[0]
+    assert "needs a Tavily key" in page
+
+
+def test_filters_answer_htmx_with_the_results_only_and_work_as_a_shared_url(
+    alice_client: Client, qdrant, chroma, tavily
+) -> None:
+    fragment = alice_client.get(INDEX, {"category": "web-search"}, HTTP_HX_REQUEST="true").content.decode()
+    shared = alice_client.get(INDEX, {"slot": "vector-database", "q": "chro"}).content.decode()
+
+    assert "<html" not in fragment
+    assert 'id="service-tavily-search"' in fragment and 'id="service-qdrant"' not in fragment
+    assert "<html" in shared
+    assert 'id="service-chroma"' in shared and 'id="service-qdrant"' not in shared
+    assert 'value="chro"' in shared
+
+
+def test_the_page_costs_the_same_queries_for_more_services_and_selections(
+    alice_client: Client, alice, vector_slot, django_assert_max_num_queries
+) -> None:
+    def add(numbers: range) -> None:
+        for number in numbers:
+            service = make_service(f"db-{number}", slot=vector_slot)
+            Selection.objects.create(owner=alice, service=service, active=False)
+
+    add(range(2))
+    with django_assert_max_num_queries(12) as few:
+        alice_client.get(INDEX)
+    baseline = len(few.captured_queries)
+    add(range(2, 12))
+    with django_assert_max_num_queries(baseline):
+        page = alice_client.get(INDEX)
+    assert page.content.decode().count('class="card service"') == 12
+
+
+def test_configuring_a_service_saves_typed_values(alice_client: Client, alice, qdrant) -> None:
+    response = alice_client.post(
+        configure_url("qdrant"), {"QDRANT_TIMEOUT": "30", "QDRANT_ON_DISK": "on", "active": "on"}
+    )
+
+    assert response.status_code == 302
+    selection = Selection.objects.get(owner=alice, service=qdrant)
+    assert selection.active
+    assert selection.values == {"QDRANT_TIMEOUT": 30, "QDRANT_ON_DISK": True}
+
+
+def test_the_page_refuses_a_second_active_provider_naming_the_slot_and_the_incumbent(
+    alice_client: Client, alice, qdrant, chroma
+) -> None:
+    services.selection_create(owner=alice, service=qdrant)
+
+    response = alice_client.post(configure_url("chroma"), {"active": "on"})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "The vector database slot already has an active provider: Qdrant." in page
+    assert not Selection.objects.filter(service=chroma).exists()
+
+
+def test_a_bad_value_is_shown_next_to_its_field_and_what_was_typed_is_kept(alice_client: Client, qdrant) -> None:
+    response = alice_client.post(
+        configure_url("qdrant"), {"QDRANT_TIMEOUT": "soon", "QDRANT_COLLECTION_PREFIX": "mine"}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    errors = page.split('id="errors-QDRANT_TIMEOUT"')[1].split("</ul>")[0]
+    assert "Enter a whole number (not &#x27;soon&#x27;)." in errors
+    assert 'value="soon"' in page and 'value="mine"' in page
+    assert not Selection.objects.exists()
+
+
+def test_inline_validation_answers_htmx_with_each_fields_errors_and_saves_nothing(alice_client: Client, qdrant) -> None:
+    response = alice_client.post(
+        f"{configure_url('qdrant')}validate/", {"QDRANT_TIMEOUT": "0", "active": "on"}, HTTP_HX_REQUEST="true"
+    )
+
+    fragment = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in fragment
+    timeout_errors = '<ul id="errors-QDRANT_TIMEOUT" class="errorlist" hx-swap-oob="true">'
+    assert timeout_errors + "<li>Enter a value of at least 1 (not 0).</li></ul>" in fragment
+    assert '<ul id="errors-QDRANT_ON_DISK" class="errorlist" hx-swap-oob="true"></ul>' in fragment
+    assert not Selection.objects.exists()
+
+
+def test_the_configure_form_lists_only_the_users_own_keys_masked(alice_client: Client, alice, bob, tavily) -> None:
+    value = a_key()
+    mine = make_credential(alice, tavily.key_provider, label="mine", value=value)
+    bobs = make_credential(bob, tavily.key_provider, label="bobs")
+
+    page = alice_client.get(configure_url("tavily-search")).content.decode()
+
+    assert f'<option value="{mine.pk}" selected>mine ({mine.masked})</option>' in page
+    assert f'value="{bobs.pk}"' not in page
+    assert value not in page
+
+
+def test_switching_asks_first_then_moves_the_slot_and_says_what_it_costs(alice_client: Client, alice, qdrant, chroma):
+    services.selection_create(owner=alice, service=qdrant)
+    waiting = services.selection_create(owner=alice, service=chroma, active=False)
+    url = f"/marketplace/selections/{waiting.pk}/switch/"
+
+    confirm = alice_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    done = alice_client.post(url, follow=True).content.decode()
+
+    assert "Make Chroma the vector database?" in confirm
+    assert "re-indexed" in confirm
+    assert "Qdrant is deactivated and Chroma becomes the vector database." in done
+    assert list(Selection.objects.filter(owner=alice, active=True).values_list("service_id", flat=True)) == ["chroma"]
+
+
+def test_another_users_selection_is_404_on_every_page(client: Client, bob_client: Client, alice, qdrant) -> None:
+    selection = services.selection_create(owner=alice, service=qdrant)
+
+    for path in ("switch", "deactivate", "delete"):
+        assert bob_client.post(f"/marketplace/selections/{selection.pk}/{path}/").status_code == 404
+    assert bob_client.get(f"/marketplace/selections/{selection.pk}/switch/").status_code == 404
+    assert Selection.objects.get(pk=selection.pk).active
+
+
+def test_deactivating_and_deleting(alice_client: Client, alice, qdrant) -> None:
+    selection = services.selection_create(owner=alice, service=qdrant)
+
+    alice_client.post(f"/marketplace/selections/{selection.pk}/deactivate/")
+    assert not Selection.objects.get(pk=selection.pk).active
+    alice_client.post(f"/marketplace/selections/{selection.pk}/delete/")
+    assert not Selection.objects.exists()
+
+
+def test_the_pages_need_a_signed_in_user(client: Client, qdrant) -> None:
+    for path in (INDEX, configure_url("qdrant")):
+        assert client.get(path)["Location"].startswith("/login/")
