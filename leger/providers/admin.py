@@ -14,7 +14,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from leger.providers import services
 from leger.providers.audit import AccessSource
@@ -46,6 +48,7 @@ class CredentialAddForm(forms.ModelForm):
         self.fields["provider"].queryset = key_providers()
         self.fields["label"].required = False
 
+    @method_decorator(sensitive_variables())
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         cleaned["owner"] = cleaned.get("owner") or self.acting_user
@@ -126,6 +129,11 @@ class CredentialAdmin(admin.ModelAdmin):
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"owner": request.user.pk}
 
+    @method_decorator(sensitive_post_parameters("key"))
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        return super().add_view(request, form_url, extra_context)
+
+    @method_decorator(sensitive_variables())
     def save_model(self, request: HttpRequest, obj: Credential, form: forms.ModelForm, change: bool) -> None:
         data = form.cleaned_data
         if change:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import TokenAuthentication
@@ -62,6 +63,17 @@ class CredentialViewSet(
     def get_queryset(self) -> Any:
         return credential_list(owner=self.request.user)
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # What sensitive_post_parameters does for Django views (it refuses DRF's Request):
+        # a form-encoded key is starred out of error reports.
+        request._request.sensitive_post_parameters = ["value"]
+        super().initial(request, *args, **kwargs)
+
+    @sensitive_variables()
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # The serializer's repr shows the request data, key included; keep it out of error reports.
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer: CredentialSerializer) -> None:
         data = serializer.validated_data
         try:
@@ -100,6 +112,7 @@ class CredentialViewSet(
 
     @extend_schema(request=CredentialValueSerializer, responses=CredentialSerializer)
     @action(detail=True, methods=["post"])
+    @sensitive_variables()
     def rotate(self, request: Request, pk: str | None = None) -> Response:
         """Replace a key's value (after rotating it at the provider); label and secret name stay."""
         credential = self.get_object()
@@ -143,6 +156,7 @@ class SecretViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(SecretSerializer(page, many=True).data)
 
     @extend_schema(responses={200: SecretValueSerializer, 404: OpenApiResponse(description="No such secret.")})
+    @sensitive_variables()
     def retrieve(self, request: Request, name: str | None = None) -> Response:
         credential = self.get_object()
         try:

@@ -7,7 +7,8 @@ with the first key and decrypts with any of them, so a new key can be put in
 front, every token re-encrypted (``manage.py rotate_credentials``), and only
 then the old key removed.
 
-No function here ever puts a plaintext (or a key) into an exception message.
+No function here ever puts a plaintext (or a key) into an exception message, and
+``sensitive_variables`` keeps plaintexts out of Django's error reports.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import functools
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 GENERATE_KEY_HINT = (
     "generate one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
@@ -74,11 +76,13 @@ def check_keys() -> list[str]:
     return []
 
 
+@sensitive_variables()
 def encrypt(plaintext: str) -> str:
     """A Fernet token of ``plaintext`` under the newest key."""
     return _fernet().encrypt(plaintext.encode("utf-8")).decode("ascii")
 
 
+@sensitive_variables()
 def decrypt(token: str) -> str:
     """The plaintext of a token made by :func:`encrypt` under any configured key."""
     try:
@@ -110,6 +114,7 @@ def is_token(value: str) -> bool:
     return len(raw) >= _MIN_TOKEN_BYTES and raw[0] == _FERNET_VERSION
 
 
+@sensitive_variables()
 def mask(value: str, prefix: str = "") -> str:
     """The form of a secret that may be shown: its known prefix and its last four characters.
 

@@ -1,7 +1,9 @@
 """Writes on credentials. Every rule about keys lives here (and in validators).
 
 Log lines name a credential by id and secret name only; no function here logs
-a value or puts one in an exception.
+a value or puts one in an exception, and ``sensitive_variables()`` hides every
+local variable of the functions that handle a value, and of whatever they call,
+from Django's error reports (debug pages, error mails).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from leger.catalog.models import Provider
 from leger.providers import crypto, validators
@@ -90,6 +93,7 @@ def _check_label_free(*, owner_id: int, provider: Provider, label: str, exclude_
         )
 
 
+@sensitive_variables()
 def credential_check_new(*, owner: AbstractBaseUser, provider: Provider, label: str, value: str) -> str:
     """Every rule a new key must pass, without saving; returns the cleaned label.
 
@@ -118,6 +122,7 @@ def credential_check_new(*, owner: AbstractBaseUser, provider: Provider, label: 
     return label
 
 
+@sensitive_variables()
 def credential_create(
     *,
     owner: AbstractBaseUser,
@@ -183,6 +188,7 @@ def credential_rename(
     return credential
 
 
+@sensitive_variables()
 def credential_rotate(
     *,
     credential: Credential,
@@ -224,6 +230,7 @@ def credential_delete(
     logger.info("credential %s (%s) deleted", pk, secret_name)
 
 
+@sensitive_variables()
 def credential_reveal(*, credential: Credential, actor: AbstractBaseUser, source: AccessSource) -> str:
     """The plaintext of a key, for its owner only; every read is written to the audit log."""
     if actor.pk != credential.owner_id:

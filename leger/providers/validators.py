@@ -10,6 +10,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
+from django.views.decorators.debug import sensitive_variables
 
 if TYPE_CHECKING:
     from leger.catalog.models import Provider
@@ -35,6 +36,7 @@ def clean_label(label: str) -> str:
     return label
 
 
+@sensitive_variables()
 def validate_key_value(value: str, *, provider: Provider) -> None:
     """Refuse a value that cannot be a key of ``provider``. The message never contains the value."""
     value = value or ""

@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leger.catalog.models import Provider
@@ -73,6 +74,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return _render_keys(request, groups=groups, form=form)
 
 
+@sensitive_post_parameters("value")
 @require_POST
 def credential_add(request: HttpRequest) -> HttpResponse:
     groups = key_overview(owner=request.user)
@@ -131,6 +133,7 @@ def credential_rename(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template_for(request, "providers/credential_rename.html", "form"), context)
 
 
+@sensitive_post_parameters("value")
 @require_http_methods(["GET", "POST"])
 def credential_replace(request: HttpRequest, pk: int) -> HttpResponse:
     credential = credential_get(owner=request.user, id=pk)
