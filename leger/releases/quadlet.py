@@ -160,11 +160,11 @@ def parse(text: str) -> UnitFile:
         # Continuation: a trailing backslash joins the next line (comment lines inside are skipped).
         while line.endswith("\\") and index < len(lines):
             line = line[:-1] + " "
-            following = lines[index].strip()
-            index += 1
-            if following.startswith(("#", ";")):
-                continue
-            line += following
+            while index < len(lines) and lines[index].strip().startswith(("#", ";")):
+                index += 1
+            if index < len(lines):
+                line += lines[index].strip()
+                index += 1
         if "=" not in line:
             unit.problems.append(SyntaxProblem(number, f"expected Key=Value, found {line!r}"))
             continue

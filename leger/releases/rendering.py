@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ RELEASE_OWNED_VARIABLES = frozenset(
         "WEBUI_URL",
         "PORT",
         "HOST",
-        # Turned on by the add-on that fills the slot.
+        # Turned on by the add-on that fills the slot (the marketplace slot's fixed values say the same).
         "ENABLE_WEB_SEARCH",
         "ENABLE_IMAGE_GENERATION",
     }
@@ -205,6 +206,12 @@ def caddy_token(value: Any) -> str:
     if not _CADDY_TOKEN.fullmatch(text):
         raise RenderError(f"{text!r} cannot be written into the Caddyfile; use letters, digits, '.', '-', '/'")
     return text
+
+
+@cache
+def shared_environment() -> Environment:
+    """One compiled set of templates per process; Jinja environments are safe to share between threads."""
+    return make_environment()
 
 
 def make_environment() -> Environment:
@@ -628,7 +635,7 @@ def render(snapshot: Snapshot) -> dict[str, str]:
     """
     snapshot = validate_snapshot(snapshot)
     plan = plan_release(snapshot)
-    env = make_environment()
+    env = shared_environment()
     context = {
         "plan": plan,
         "release": snapshot["release"],

@@ -161,7 +161,7 @@ class Addon(TypedDict):
     slot: str
     slot_variables: dict[str, str]  # e.g. {"WEB_SEARCH_ENGINE": "searxng"}
     variables: dict[str, Scalar]  # the selection's Open WebUI variable values
-    credential: Credential | None
+    credential: Credential | None  # its key and the Open WebUI variable the key fills
     container: ServiceSpec | None  # self-hosted add-ons only
 
 
@@ -208,6 +208,15 @@ def _obj(required: Sequence[str], properties: Mapping[str, Any]) -> dict[str, An
     return {"type": "object", "additionalProperties": False, "required": list(required), "properties": properties}
 
 
+def _when_kind(kind: str, required: Sequence[str], properties: Mapping[str, Any]) -> dict[str, Any]:
+    return {"if": {"properties": {"kind": {"const": kind}}}, "then": _obj(required, properties)}
+
+
+def _or_null(schema: Mapping[str, Any]) -> dict[str, Any]:
+    # Object, string and number keywords ignore null, so this reports errors of the real shape (oneOf would not).
+    return {**schema, "type": [schema["type"], "null"]}
+
+
 _SECRET = _obj(
     ["name", "env_var", "description"], {"name": _SECRET_NAME, "env_var": _ENV, "description": {"type": "string"}}
 )
@@ -226,29 +235,26 @@ _SERVICE = _obj(
         },
         "port": _PORT,
         "exposable": {"type": "boolean"},
-        "published_port": {"oneOf": [_PORT, {"type": "null"}]},
-        "bind_address": {"oneOf": [{"type": "string", "pattern": _IPV4}, {"type": "null"}]},
+        "published_port": _or_null(_PORT),
+        "bind_address": _or_null({"type": "string", "pattern": _IPV4}),
         "websocket": {"type": "boolean"},
         "subdomain": {"type": "string", "pattern": f"({_LABEL})|^$"},
         "path": {"type": "string", "pattern": "^(/|(/[a-z0-9][a-z0-9._-]*)+)?$"},
         "upstream_tls": {"type": "boolean"},
         "volumes": {"type": "array", "items": _obj(["name", "mount"], {"name": _NAME, "mount": _PATH})},
-        "health": {
-            "oneOf": [
-                {"type": "null"},
-                _obj(
-                    ["cmd"],
-                    {
-                        "cmd": {"type": "string", "pattern": '^[^\\n\\r%]*[^\\n\\r%"]$'},
-                        "interval": _DURATION,
-                        "timeout": _DURATION,
-                        "retries": {"type": "integer", "minimum": 1},
-                        "start_period": _DURATION,
-                        "ready_when_healthy": {"type": "boolean"},
-                    },
-                ),
-            ]
-        },
+        "health": _or_null(
+            _obj(
+                ["cmd"],
+                {
+                    "cmd": {"type": "string", "pattern": '^[^\\n\\r%]*[^\\n\\r%"]$'},
+                    "interval": _DURATION,
+                    "timeout": _DURATION,
+                    "retries": {"type": "integer", "minimum": 1},
+                    "start_period": _DURATION,
+                    "ready_when_healthy": {"type": "boolean"},
+                },
+            )
+        ),
         "secrets": {"type": "array", "items": _SECRET},
         "environment": {
             "type": "object",
@@ -318,8 +324,13 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
                 "type": "array",
                 "minItems": 1,
                 "items": {
-                    "oneOf": [
-                        _obj(
+                    # The kind picks the shape, so a problem is reported against the right one.
+                    "type": "object",
+                    "required": ["kind"],
+                    "properties": {"kind": {"enum": ["cloud", "local"]}},
+                    "allOf": [
+                        _when_kind(
+                            "cloud",
                             list(CloudModel.__annotations__),
                             {
                                 "id": _CATALOG_ID,
@@ -330,7 +341,8 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
                                 "credential": _CREDENTIAL,
                             },
                         ),
-                        _obj(
+                        _when_kind(
+                            "local",
                             list(LocalModel.__annotations__),
                             {
                                 "id": _CATALOG_ID,
@@ -344,7 +356,7 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
                                 "flash_attn": {"type": "boolean"},
                             },
                         ),
-                    ]
+                    ],
                 },
             },
             "addons": {
@@ -361,8 +373,8 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
                             "additionalProperties": {"type": "string", "pattern": _ONE_LINE},
                         },
                         "variables": {"type": "object", "propertyNames": _ENV, "additionalProperties": _SCALAR},
-                        "credential": {"oneOf": [_CREDENTIAL, {"type": "null"}]},
-                        "container": {"oneOf": [_SERVICE, {"type": "null"}]},
+                        "credential": _or_null(_CREDENTIAL),
+                        "container": _or_null(_SERVICE),
                     },
                 ),
             },
@@ -489,10 +501,9 @@ def _cross_reference_problems(snapshot: Snapshot) -> list[str]:
                 f"from {first[1]!r}; one variable can hold one key, so choose one credential for both"
             )
     for addon in snapshot["addons"]:
-        if addon["credential"] and not is_openwebui_variable(addon["credential"]["env_var"]):
-            problems.append(
-                f"add-on {addon['id']!r}: Open WebUI v0.12.4 does not read {addon['credential']['env_var']}"
-            )
+        credential = addon["credential"]
+        if credential and not is_openwebui_variable(credential["env_var"]):
+            problems.append(f"add-on {addon['id']!r}: Open WebUI v0.12.4 does not read {credential['env_var']}")
 
     # Add-ons: one per slot, and every Open WebUI variable set once.
     slot_owner: dict[str, str] = {}
@@ -664,19 +675,19 @@ EXAMPLE_LOCAL_MODELS: list[LocalModel] = [
 ]
 # What the marketplace selection of each self-hosted add-on sets (slot and the slot's variables).
 EXAMPLE_ADDON_SLOTS: dict[str, tuple[str, dict[str, str], dict[str, Scalar]]] = {
-    "searxng": ("web_search", {"WEB_SEARCH_ENGINE": "searxng"}, {"SEARXNG_LANGUAGE": "all"}),
-    "qdrant": ("vector_db", {"VECTOR_DB": "qdrant"}, {}),
-    "chroma": ("vector_db", {"VECTOR_DB": "chroma"}, {}),
-    "tika": ("content_extraction", {"CONTENT_EXTRACTION_ENGINE": "tika"}, {}),
-    "docling": ("content_extraction", {"CONTENT_EXTRACTION_ENGINE": "docling"}, {}),
-    "whisper": ("speech_to_text", {"AUDIO_STT_ENGINE": "openai"}, {"AUDIO_STT_MODEL": "Systran/faster-whisper-small"}),
-    "edgetts": ("text_to_speech", {"AUDIO_TTS_ENGINE": "openai"}, {"AUDIO_TTS_VOICE": "en-US-AriaNeural"}),
+    "searxng": ("web-search", {"WEB_SEARCH_ENGINE": "searxng"}, {"SEARXNG_LANGUAGE": "all"}),
+    "qdrant": ("vector-database", {"VECTOR_DB": "qdrant"}, {}),
+    "chroma": ("vector-database", {"VECTOR_DB": "chroma"}, {}),
+    "tika": ("content-extraction", {"CONTENT_EXTRACTION_ENGINE": "tika"}, {}),
+    "docling": ("content-extraction", {"CONTENT_EXTRACTION_ENGINE": "docling"}, {}),
+    "whisper": ("speech-to-text", {"AUDIO_STT_ENGINE": "openai"}, {"AUDIO_STT_MODEL": "Systran/faster-whisper-small"}),
+    "edgetts": ("text-to-speech", {"AUDIO_TTS_ENGINE": "openai"}, {"AUDIO_TTS_VOICE": "en-US-AriaNeural"}),
     "jupyter": (
-        "code_execution",
+        "code-execution",
         {"CODE_EXECUTION_ENGINE": "jupyter", "CODE_INTERPRETER_ENGINE": "jupyter"},
         {},
     ),
-    "playwright": ("web_loader", {"WEB_LOADER_ENGINE": "playwright"}, {}),
+    "playwright": ("web-loader", {"WEB_LOADER_ENGINE": "playwright"}, {}),
 }
 EXAMPLE_OWNER = "6f1c2b4e-8a7d-4c3b-9e2f-0a1b2c3d4e5f"
 
@@ -721,14 +732,15 @@ def example_snapshot(
                     "container": service_spec(data),
                 }
             )
+        # An add-on that is only an API with a key; its key is the OpenAI credential the models use too.
         addons.append(
             {
-                "id": "tavily",
-                "name": "Tavily",
-                "slot": "web_search_api",
-                "slot_variables": {},
-                "variables": {},
-                "credential": {"secret": "tavily-api-key", "env_var": "TAVILY_API_KEY"},
+                "id": "openai-embeddings",
+                "name": "OpenAI embeddings",
+                "slot": "embedding",
+                "slot_variables": {"RAG_EMBEDDING_ENGINE": "openai"},
+                "variables": {"RAG_EMBEDDING_MODEL": "text-embedding-3-small"},
+                "credential": {"secret": "openai-api-key", "env_var": "RAG_OPENAI_API_KEY"},
                 "container": None,
             }
         )

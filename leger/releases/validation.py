@@ -343,6 +343,10 @@ def _check_litellm(config: Any, problems: list[Problem]) -> dict[str, dict[str, 
         params = entry.get("litellm_params")
         if not isinstance(name, str) or not name:
             problems.append(Problem(path, _line(entry), f"{where} needs model_name, the name clients ask for"))
+        if isinstance(name, str):
+            if name in models:
+                problems.append(Problem(path, _line(entry), f"model_name {name!r} appears twice"))
+            models[name] = entry
         if not isinstance(params, dict) or not isinstance(params.get("model"), str) or not params.get("model"):
             problems.append(
                 Problem(path, _line(entry), f"{where} needs litellm_params.model, e.g. anthropic/claude-3-haiku")
@@ -357,10 +361,6 @@ def _check_litellm(config: Any, problems: list[Problem]) -> dict[str, dict[str, 
             problems.append(
                 Problem(path, _line(params, "api_key"), f"{where}: api_key must be os.environ/VAR, never a key itself")
             )
-        if isinstance(name, str):
-            if name in models:
-                problems.append(Problem(path, _line(entry), f"model_name {name!r} appears twice"))
-            models[name] = entry
     general = config.get("general_settings")
     master = general.get("master_key") if isinstance(general, dict) else None
     if master is not None and not (isinstance(master, str) and master.startswith("os.environ/")):
