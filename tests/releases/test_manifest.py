@@ -1,0 +1,90 @@
+"""manifest.json in the shape the leger CLI reads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import pytest
+
+from leger.releases.manifest import build_manifest, manifest_json
+from leger.releases.rendering import render
+from leger.releases.snapshot import example_snapshot
+
+
+@pytest.fixture(scope="module")
+def release():
+    snapshot = example_snapshot("full")
+    files = render(snapshot)
+    return snapshot, files, build_manifest(snapshot, files)
+
+
+def test_it_has_what_the_cli_requires(release) -> None:
+    snapshot, _, manifest = release
+    assert manifest["version"] == snapshot["release"]["version"] >= 1
+    assert manifest["created_at"] == "2025-11-20T09:30:00Z"
+    assert manifest["user_uuid"] == snapshot["release"]["owner_uuid"]
+    assert manifest["name"] == snapshot["release"]["name"]
+    assert manifest["services"], "the CLI refuses a manifest without services"
+    for service in manifest["services"]:
+        assert service["type"] == "container"
+        assert service["files"] and f"{service['name']}.container" in service["files"]
+        assert re.fullmatch(r"sha256:[0-9a-f]{64}", service["checksum"])
+        assert service["image"]
+
+
+def test_each_service_lists_its_files_dependencies_ports_and_secrets(release) -> None:
+    _, files, manifest = release
+    services = {s["name"]: s for s in manifest["services"]}
+    openwebui = services["openwebui"]
+    assert openwebui["files"] == ["openwebui-data.volume", "openwebui.container", "openwebui.env"]
+    assert openwebui["depends_on"] == ["litellm", "openwebui-postgres", "openwebui-redis"]
+    assert openwebui["ports"] == []
+    assert {"openwebui-secret-key", "litellm-master-key", "openwebui-postgres-password"} <= set(
+        openwebui["secrets_required"]
+    )
+    assert "0.0.0.0:3000:3000" in services["caddy"]["ports"]
+    assert services["litellm"]["files"] == ["litellm.container", "litellm/config.yaml"]
+    expected = "sha256:" + hashlib.sha256(files["openwebui.container"].encode()).hexdigest()
+    assert openwebui["checksum"] == expected
+
+
+def test_it_declares_every_secret_once_with_its_targets(release) -> None:
+    _, _, manifest = release
+    secrets = {s["name"]: s for s in manifest["secrets"]}
+    assert len(secrets) == len(manifest["secrets"])
+    master = secrets["litellm-master-key"]
+    assert master["type"] == "env" and master["required"] is True and master["source"] == "internal"
+    assert master["targets"] == ["LITELLM_MASTER_KEY", "OPENAI_API_KEY"]
+    assert secrets["anthropic-api-key"]["source"] == "credential"
+    assert secrets["openai-api-key"]["targets"] == ["OPENAI_API_KEY", "RAG_OPENAI_API_KEY"]
+    required = {name for service in manifest["services"] for name in service["secrets_required"]}
+    assert required == set(secrets)
+
+
+def test_it_lists_volumes_networks_and_every_file_with_its_checksum(release) -> None:
+    _, files, manifest = release
+    assert {"name": "llm", "driver": "bridge", "subnet": "10.89.0.0/24", "file": "llm.network"} in manifest["networks"]
+    assert {v["name"] for v in manifest["volumes"]} == {
+        p.removesuffix(".volume") for p in files if p.endswith(".volume")
+    }
+    listed = {f["path"]: f for f in manifest["files"]}
+    assert set(listed) == set(files)
+    for path, text in files.items():
+        assert listed[path]["sha256"] == hashlib.sha256(text.encode()).hexdigest()
+        assert listed[path]["size"] == len(text.encode())
+
+
+def test_its_json_is_deterministic(release) -> None:
+    snapshot, files, manifest = release
+    text = manifest_json(manifest)
+    assert text == manifest_json(build_manifest(snapshot, dict(reversed(list(files.items())))))
+    assert text.endswith("}\n") and json.loads(text) == manifest
+    assert list(json.loads(text)) == sorted(json.loads(text))
+
+
+def test_a_release_file_cannot_take_the_manifests_name(release) -> None:
+    snapshot, files, _ = release
+    with pytest.raises(ValueError, match=r"manifest\.json"):
+        build_manifest(snapshot, {**files, "manifest.json": "{}"})

