@@ -7,4 +7,5 @@ from leger.tailnet import views
 app_name = "tailnet"
 urlpatterns = [
     path("", views.settings, name="settings"),
+    path("preview/", views.preview, name="preview"),
 ]

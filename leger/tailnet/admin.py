@@ -1,0 +1,45 @@
+"""Admin for tailnet settings. The auth key is never shown or edited here: only its masked form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from leger.tailnet import services
+from leger.tailnet.models import TailnetSettings
+
+
+@admin.register(TailnetSettings)
+class TailnetSettingsAdmin(admin.ModelAdmin):
+    list_display = ["owner", "machine_name", "exposure", "custom_domain", "auth_key_masked", "updated_at"]
+    list_select_related = ["owner"]
+    list_filter = ["exposure"]
+    search_fields = ["owner__username", "owner__email", "tailnet", "hostname", "custom_domain"]
+    fields = [
+        "owner",
+        "tailnet",
+        "hostname",
+        "exposure",
+        "custom_domain",
+        "auth_key_masked",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = ["auth_key_masked", "created_at", "updated_at"]
+    autocomplete_fields = ["owner"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TailnetSettings | None = None) -> list[str]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "owner"] if obj else readonly
+
+    def save_model(self, request: HttpRequest, obj: TailnetSettings, form: Any, change: bool) -> None:
+        saved = services.tailnet_settings_put(
+            owner=obj.owner,
+            tailnet=obj.tailnet,
+            hostname=obj.hostname,
+            exposure=obj.exposure,
+            custom_domain=obj.custom_domain,
+        )
+        obj.pk = saved.pk

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from leger.tailnet.models import Exposure
+
+EXPOSURE_HELP = {
+    Exposure.PORT: (
+        "Recommended. Each service gets its own HTTPS port on the machine's MagicDNS name "
+        "(https://box.tail1234.ts.net:3000). Tailscale only gives the machine itself a name: names below it, "
+        "like ai.box.tail1234.ts.net, do not resolve on a tailnet."
+    ),
+    Exposure.PATH: (
+        "Every service under the machine's name on port 443, each at its own path "
+        "(https://box.tail1234.ts.net/litellm/). Some web apps do not work below a path."
+    ),
+    Exposure.SUBDOMAIN: (
+        "Each service at a subdomain of a domain you control (https://ai.home.example.com). You set up that "
+        "domain's DNS to point at the machine's tailnet address, and certificates for it."
+    ),
+}
+
+
+class TailnetSettingsForm(forms.Form):
+    tailnet = forms.CharField(
+        label="Tailnet domain",
+        max_length=253,
+        help_text="Find it in the Tailscale admin console under DNS, e.g. tail1234.ts.net.",
+        widget=forms.TextInput(attrs={"placeholder": "tail1234.ts.net", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    hostname = forms.CharField(
+        label="Machine name",
+        max_length=63,
+        help_text="The machine's name on the tailnet: letters, digits and dashes, e.g. box.",
+        widget=forms.TextInput(attrs={"placeholder": "box", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    exposure = forms.ChoiceField(
+        label="How services are reached", choices=Exposure.choices, initial=Exposure.PORT, widget=forms.RadioSelect
+    )
+    custom_domain = forms.CharField(
+        label="Custom domain",
+        max_length=253,
+        required=False,
+        help_text="Only for subdomain exposure: a domain you control, e.g. home.example.com.",
+        widget=forms.TextInput(attrs={"placeholder": "home.example.com", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    auth_key = forms.CharField(
+        label="Tailscale auth key (optional)",
+        required=False,
+        help_text="Lets the machine join the tailnet unattended. Stored encrypted and never shown again.",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "placeholder": "tskey-auth-…"}),
+    )
+    remove_auth_key = forms.BooleanField(label="Remove the stored auth key", required=False)
+
+    def __init__(self, *args: Any, auth_key_masked: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if auth_key_masked:
+            self.fields[
+                "auth_key"
+            ].help_text = f"Stored: {auth_key_masked}. Leave empty to keep it; type a new one to replace it."
+        else:
+            del self.fields["remove_auth_key"]
+        for name, field in self.fields.items():
+            field.widget.attrs.setdefault("aria-describedby", f"id_{name}_helptext errors-{name}")
+
+    def exposure_help(self) -> dict[str, str]:
+        return {str(key): value for key, value in EXPOSURE_HELP.items()}
+
+    def service_input(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        result = {
+            "tailnet": data["tailnet"],
+            "hostname": data["hostname"],
+            "exposure": data["exposure"],
+            "custom_domain": data.get("custom_domain", ""),
+        }
+        if data.get("remove_auth_key"):
+            result["auth_key"] = None
+        elif data.get("auth_key"):
+            result["auth_key"] = data["auth_key"]
+        return result
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        for field, messages in error.message_dict.items():
+            self.add_error(field if field in self.fields else None, messages)

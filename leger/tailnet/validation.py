@@ -1,0 +1,109 @@
+"""Rules for tailnet names, written once for the model, the form and the API.
+
+Each function takes what a person typed and returns it normalised (trimmed,
+lower case, no trailing dot) or raises ``ValidationError`` with a message that
+says what to change.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+
+TAILNET_SUFFIX = ".ts.net"
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+AUTH_KEY_PREFIX = "tskey-"
+_AUTH_KEY = re.compile(r"^tskey-[A-Za-z0-9-]{10,200}$")
+
+
+def _normalise(value: str) -> str:
+    text = (value or "").strip().lower()
+    return text[:-1] if text.endswith(".") else text
+
+
+def _label_problem(label: str) -> str | None:
+    if not label:
+        return "has an empty part (two dots in a row, or a dot at the start)"
+    if len(label) > 63:
+        return f"has a part longer than 63 characters ({label[:20]}…)"
+    if not _LABEL.match(label):
+        if label.startswith("-") or label.endswith("-"):
+            return f"has a part that starts or ends with a dash ({label!r})"
+        return f"may only use letters, digits and dashes ({label!r} has something else)"
+    return None
+
+
+def clean_dns_label(value: str, *, what: str = "The machine name") -> str:
+    """One DNS label: 1 to 63 letters, digits or dashes, not starting or ending with a dash."""
+    label = _normalise(value)
+    if not label:
+        raise ValidationError(f"{what} is required.", code="required")
+    if "." in label:
+        raise ValidationError(
+            f"{what} is a single name without dots, e.g. “box” (not {value.strip()!r}).", code="dotted"
+        )
+    problem = _label_problem(label)
+    if problem:
+        raise ValidationError(f"{what} {problem}; use letters, digits and dashes only.", code="invalid")
+    return label
+
+
+def clean_domain(value: str, *, what: str = "The domain") -> str:
+    """A DNS name of at least two labels, each a valid label, at most 253 characters."""
+    domain = _normalise(value)
+    if not domain:
+        raise ValidationError(f"{what} is required.", code="required")
+    if "://" in domain or "/" in domain:
+        raise ValidationError(f"{what} is a name only, without https:// or a path, e.g. example.com.", code="url")
+    if len(domain) > 253:
+        raise ValidationError(f"{what} is longer than 253 characters.", code="too_long")
+    labels = domain.split(".")
+    if len(labels) < 2:
+        raise ValidationError(f"{what} needs at least two parts, e.g. example.com.", code="single_label")
+    for label in labels:
+        problem = _label_problem(label)
+        if problem:
+            raise ValidationError(f"{what} {problem}.", code="invalid")
+    if labels[-1].isdigit():
+        raise ValidationError(f"{what} must be a name, not an IP address.", code="numeric")
+    return domain
+
+
+def clean_tailnet(value: str, *, custom_domain_mode: bool = False) -> str:
+    """The tailnet's DNS domain: ``<name>.ts.net`` (e.g. tail1234.ts.net), unless the user exposes services
+    on a custom domain, where a self-run control server may give the tailnet another domain."""
+    domain = clean_domain(value, what="The tailnet domain")
+    if custom_domain_mode:
+        return domain
+    if not domain.endswith(TAILNET_SUFFIX) or domain.count(".") != 2:
+        raise ValidationError(
+            "The tailnet domain looks like tail1234.ts.net: one name, then .ts.net. Find it in the Tailscale admin "
+            "console under DNS → Tailnet name. (For a domain of your own, choose the custom-domain exposure.)",
+            code="not_tailnet",
+        )
+    return domain
+
+
+def clean_custom_domain(value: str) -> str:
+    """A domain the user controls, under which services get subdomains (ai.example.com)."""
+    domain = clean_domain(value, what="The custom domain")
+    if domain == TAILNET_SUFFIX[1:] or domain.endswith(TAILNET_SUFFIX):
+        raise ValidationError(
+            "Names under ts.net belong to Tailscale, and names below a machine name do not resolve on a tailnet; "
+            "use a domain you control, e.g. home.example.com.",
+            code="ts_net",
+        )
+    return domain
+
+
+def clean_auth_key(value: str) -> str:
+    """A Tailscale auth key (tskey-auth-…) or OAuth client secret (tskey-client-…)."""
+    key = (value or "").strip()
+    if not _AUTH_KEY.match(key):
+        raise ValidationError(
+            "A Tailscale auth key starts with tskey- (e.g. tskey-auth-…) and has no spaces; generate one in the "
+            "Tailscale admin console under Settings → Keys.",
+            code="invalid",
+        )
+    return key
