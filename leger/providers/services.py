@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -21,9 +20,10 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from leger.catalog.models import Provider
-from leger.providers import crypto, validators
+from leger.providers import crypto, rotation, validators
 from leger.providers.audit import SYSTEM, AccessSource
 from leger.providers.models import AuditEntry, Credential, provider_takes_key
+from leger.providers.rotation import ReencryptResult, reencrypt_rows
 
 logger = logging.getLogger(__name__)
 
@@ -247,38 +247,25 @@ def credential_reveal(*, credential: Credential, actor: AbstractBaseUser, source
     return plaintext
 
 
-@dataclass
-class ReencryptResult:
-    total: int = 0
-    reencrypted: int = 0
-    changed_meanwhile: int = 0
-    unreadable: list[str] = field(default_factory=list)
-
-
 def credentials_reencrypt_all(*, batch_size: int = 500) -> ReencryptResult:
-    """Re-encrypt every stored key under the newest Fernet key, so older keys can be retired.
-
-    Each row is updated only if it still holds the token that was read, so a key
-    replaced meanwhile (already under the newest key) is never overwritten.
-    """
-    result = ReencryptResult()
-    rows = Credential.objects.order_by("pk").values_list("pk", "owner_id", "secret_name", "value")
-    for pk, owner_id, secret_name, token in rows.iterator(chunk_size=batch_size):
-        result.total += 1
-        try:
-            new_token = crypto.reencrypt(token)
-        except crypto.UndecryptableError:
-            result.unreadable.append(f"credential {pk} ({secret_name} of user {owner_id})")
-            continue
-        if Credential.objects.filter(pk=pk, value=token).update(value=new_token):
-            result.reencrypted += 1
-        else:
-            result.changed_meanwhile += 1
-    logger.info(
-        "re-encrypted %s of %s credentials (%s changed meanwhile, %s unreadable)",
-        result.reencrypted,
-        result.total,
-        result.changed_meanwhile,
-        len(result.unreadable),
+    """Re-encrypt every stored key under the newest Fernet key, so older keys can be retired."""
+    return reencrypt_rows(
+        Credential,
+        "value",
+        extra_fields=("owner_id", "secret_name"),
+        describe=lambda row: f"credential {row['pk']} ({row['secret_name']} of user {row['owner_id']})",
+        batch_size=batch_size,
     )
-    return result
+
+
+def secrets_reencrypt_all(*, batch_size: int = 500) -> dict[str, ReencryptResult]:
+    """Re-encrypt everything Leger stores encrypted: credentials, every other EncryptedTextField
+    column, and the stores other sections registered. Results by what was re-encrypted."""
+    results = {"credentials": credentials_reencrypt_all(batch_size=batch_size)}
+    for model, field_name in rotation.encrypted_columns():
+        if (model, field_name) != (Credential, "value"):
+            label = f"{model._meta.verbose_name_plural} ({model._meta.label}.{field_name})"
+            results[label] = rotation.reencrypt_rows(model, field_name, batch_size=batch_size)
+    for name, reencrypt in rotation.registered_reencryptions().items():
+        results[name] = reencrypt()
+    return results

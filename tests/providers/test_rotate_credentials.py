@@ -10,6 +10,12 @@ from django.core.management import CommandError, call_command
 from leger.catalog.models import Provider
 from leger.providers import crypto, services
 from leger.providers.models import Credential
+from leger.providers.rotation import (
+    ReencryptResult,
+    encrypted_columns,
+    register_reencryption,
+    unregister_reencryption,
+)
 
 from .conftest import a_key
 
@@ -30,7 +36,7 @@ def test_it_reencrypts_every_credential_under_the_newest_key_and_prints_counts(
     out = StringIO()
     call_command("rotate_credentials", stdout=out)
     assert (
-        "Re-encrypted 3 of 3 credentials under the newest key (0 replaced meanwhile, 0 unreadable)." in out.getvalue()
+        "credentials: re-encrypted 3 of 3 under the newest key (0 replaced meanwhile, 0 unreadable)." in out.getvalue()
     )
     for value in values.values():
         assert value not in out.getvalue()
@@ -47,7 +53,34 @@ def test_it_fails_loudly_when_a_credential_opens_with_no_configured_key(
     services.credential_create(owner=alice, provider=anthropic, label="a", value=a_key())
     settings.LEGER_FERNET_KEYS = [Fernet.generate_key().decode()]
     out, err = StringIO(), StringIO()
-    with pytest.raises(CommandError, match="1 credentials could not be re-encrypted"):
+    with pytest.raises(CommandError, match="1 secrets could not be re-encrypted"):
         call_command("rotate_credentials", stdout=out, stderr=err)
-    assert "0 of 1" in out.getvalue()
+    assert "credentials: re-encrypted 0 of 1" in out.getvalue()
     assert "anthropic_api_key" in err.getvalue()
+
+
+def test_every_encrypted_column_is_found_for_rotation() -> None:
+    # Other sections' EncryptedTextField columns (e.g. the tailnet auth key) are rotated with no registration.
+    assert (Credential, "value") in encrypted_columns()
+
+
+def test_stores_other_sections_register_are_rotated_and_reported(settings, alice: User, anthropic: Provider) -> None:
+    calls = []
+
+    def reencrypt_json_secrets() -> ReencryptResult:
+        calls.append(True)
+        return ReencryptResult(total=2, reencrypted=1, unreadable=["marketplace selection 7: TAVILY_API_KEY"])
+
+    register_reencryption("marketplace secret values", reencrypt_json_secrets)
+    try:
+        out, err = StringIO(), StringIO()
+        with pytest.raises(CommandError, match="1 secrets could not be re-encrypted"):
+            call_command("rotate_credentials", stdout=out, stderr=err)
+    finally:
+        unregister_reencryption("marketplace secret values")
+    assert calls == [True]
+    assert (
+        "marketplace secret values: re-encrypted 1 of 2 under the newest key (0 replaced meanwhile, 1 unreadable)."
+        in (out.getvalue())
+    )
+    assert "Cannot decrypt marketplace selection 7: TAVILY_API_KEY" in err.getvalue()
