@@ -16,6 +16,7 @@ concurrent requests cannot both win.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -247,6 +248,11 @@ class Selection(models.Model):
         from leger.marketplace import rules
 
         rules.check_selection(self)
+
+    def secret_name(self, variable: str) -> str:
+        """The placeholder name a release uses for one of this selection's secret variables (a Podman secret
+        name the CLI fetches the value by); stable for a given service and variable."""
+        return re.sub(r"[^a-z0-9]+", "_", f"mp_{self.service_id}_{variable}".lower()).strip("_")
 
     def validate_constraints(self, exclude: Any = None) -> None:
         # clean() checks both of this model's unique rules with messages that name the slot and the

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from leger.marketplace.models import Category, Selection, Service, Slot, Variable
+from leger.marketplace.models import Selection, Service, Slot, Variable
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -44,16 +44,6 @@ def service_list(
             Q(name__icontains=search) | Q(description__icontains=search) | Q(id__icontains=search)
         )
     return services
-
-
-def service_get(*, id: str) -> Service:
-    return get_object_or_404(service_list(), pk=id)
-
-
-def slot_list() -> QuerySet[Slot]:
-    return Slot.objects.prefetch_related(
-        Prefetch("shared_variables", queryset=Variable.objects.order_by("position", "id"))
-    ).order_by("position", "id")
 
 
 def selection_list(*, owner: AbstractBaseUser) -> QuerySet[Selection]:
@@ -102,20 +92,6 @@ def slot_overview(*, owner: AbstractBaseUser, selections: list[Selection] | None
     return list(states.values())
 
 
-@dataclass
-class CategoryGroup:
-    value: str
-    label: str
-    services: list[Service]
-
-
-def services_by_category(services: QuerySet[Service] | list[Service]) -> list[CategoryGroup]:
-    groups = {value: CategoryGroup(value, str(label), []) for value, label in Category.choices}
-    for service in services:
-        groups[service.category].services.append(service)
-    return [group for group in groups.values() if group.services]
-
-
 def credential_usage(credential: Credential) -> list[str]:
     """Who in the marketplace uses ``credential``, for the key's delete confirmation on /providers."""
     selections = Selection.objects.filter(credential=credential).select_related("service__slot")
@@ -125,3 +101,25 @@ def credential_usage(credential: Credential) -> list[str]:
         f"{'active' if selection.active else 'inactive'})"
         for selection in selections.order_by("service__name")
     ]
+
+
+@dataclass(frozen=True)
+class SelectionSecret:
+    name: str  # the placeholder the release uses, e.g. mp_pgvector_pgvector_db_url
+    env_var: str  # the Open WebUI variable it fills
+    value: str
+
+
+def selection_secrets(*, owner: AbstractBaseUser) -> list[SelectionSecret]:
+    """The plaintext secret values of the owner's active selections, for the authenticated CLI endpoint only.
+
+    Keys from /providers are not here (they are credentials); these are the secret variables a service asks
+    for besides its key (a database password, a token for a self-run server).
+    """
+    from leger.providers import crypto
+
+    secrets = []
+    for selection in selection_list_active(owner=owner).exclude(secret_values={}).prefetch_related(None):
+        for name, token in sorted(selection.secret_values.items()):
+            secrets.append(SelectionSecret(selection.secret_name(name), name, crypto.decrypt(token)))
+    return secrets

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from leger.marketplace import rules
 from leger.marketplace.models import ONE_ACTIVE_PER_SLOT, Selection, Service, Slot
 from leger.providers import crypto
+from leger.providers.rotation import ReencryptResult
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -264,3 +265,33 @@ def slot_switch(*, owner: AbstractBaseUser, slot: Slot, to_selection: Selection)
         _validate(target, {})
         _save(target, update_fields=["active", "updated_at"])
     return SwitchResult(slot=slot, current=target, previous=previous, message=message, changed=True)
+
+
+def selection_secrets_reencrypt() -> ReencryptResult:
+    """Re-encrypt every stored secret value under the newest Fernet key (run by ``rotate_credentials``).
+
+    A row is rewritten only if its secrets are still the ones read, so a value changed meanwhile (already
+    under the newest key) is never overwritten.
+    """
+    result = ReencryptResult()
+    rows = Selection.objects.exclude(secret_values={}).order_by("pk").values("pk", "service_id", "secret_values")
+    for row in rows.iterator(chunk_size=500):
+        old = row["secret_values"]
+        new = {}
+        unreadable = False
+        for name, token in old.items():
+            result.total += 1
+            try:
+                new[name] = crypto.reencrypt(token)
+            except crypto.UndecryptableError:
+                # Named by selection and variable, never by value.
+                result.unreadable.append(f"marketplace selection {row['pk']} ({row['service_id']}) {name}")
+                unreadable = True
+                new[name] = token
+        if unreadable and new == old:
+            continue
+        if Selection.objects.filter(pk=row["pk"], secret_values=old).update(secret_values=new):
+            result.reencrypted += sum(1 for name in new if new[name] != old[name])
+        else:
+            result.changed_meanwhile += len(old)
+    return result

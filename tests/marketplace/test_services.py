@@ -151,3 +151,25 @@ def test_a_key_in_use_cannot_be_deleted(alice, tavily) -> None:
 
     with pytest.raises(ProtectedError):
         key.delete()
+
+
+def test_rotating_the_encryption_key_reencrypts_secret_values(alice, vector_slot, settings) -> None:
+    from cryptography.fernet import Fernet
+
+    from leger.marketplace.selectors import selection_secrets
+    from leger.providers.services import secrets_reencrypt_all
+
+    service = make_service("secretive", slot=vector_slot, variables=({"name": "S_TOKEN", "type": "secret"},))
+    secret = a_key("tok-")
+    selection = services.selection_create(owner=alice, service=service, values={"S_TOKEN": secret})
+    old_key = settings.LEGER_FERNET_KEYS[0]
+    settings.LEGER_FERNET_KEYS = [Fernet.generate_key().decode(), old_key]
+
+    results = secrets_reencrypt_all()
+
+    assert results["marketplace secret values"].reencrypted == 1
+    settings.LEGER_FERNET_KEYS = settings.LEGER_FERNET_KEYS[:1]  # the old key is gone: only the new one opens it
+    selection.refresh_from_db()
+    assert crypto.decrypt(selection.secret_values["S_TOKEN"]) == secret
+    assert selection_secrets(owner=alice)[0].name == "mp_secretive_s_token"
+    assert selection_secrets(owner=alice)[0].value == secret
