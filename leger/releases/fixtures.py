@@ -168,41 +168,58 @@ def _is_url(value: str) -> bool:
     return parts.scheme in ("http", "https", "socks5", "socks5h") and bool(parts.netloc)
 
 
-def check_openwebui_variables(items: list[Item], context: CheckContext) -> None:
-    for item in items:
-        data = item.data
-        name, kind, default = data["id"], data["type"], data["default"]
-        if not is_openwebui_variable(name):
-            context.problem(item, "id", "Open WebUI v0.12.4 does not read this variable; check the name")
-        if name in RELEASE_OWNED_VARIABLES:
-            context.problem(
-                item,
+def variable_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, message) for every rule an Open WebUI variable breaks; the fixtures and the admin share it."""
+    problems: list[tuple[str, str]] = []
+    name, kind, default = data["id"], data["type"], data["default"]
+    if not is_openwebui_variable(name):
+        problems.append(("id", "Open WebUI v0.12.4 does not read this variable; check the name"))
+    if name in RELEASE_OWNED_VARIABLES:
+        problems.append(
+            (
                 "id",
                 "the release sets this variable itself (RELEASE_OWNED_VARIABLES in leger/releases/rendering.py); "
                 "remove it",
             )
-        minimum, maximum = data.get("minimum"), data.get("maximum")
-        if kind in ("int", "float"):
+        )
+    minimum, maximum = data.get("minimum"), data.get("maximum")
+    if kind in ("int", "float"):
+        if not isinstance(default, int | float) or isinstance(default, bool):
+            problems.append(("default", f"{default!r} is not a number"))
+        else:
             if minimum is not None and maximum is not None and minimum > maximum:
-                context.problem(item, "minimum", f"is above the maximum {maximum}")
+                problems.append(("minimum", f"is above the maximum {maximum}"))
             if minimum is not None and default < minimum:
-                context.problem(item, "default", f"{default} is below the minimum {minimum}")
+                problems.append(("default", f"{default} is below the minimum {minimum}"))
             if maximum is not None and default > maximum:
-                context.problem(item, "default", f"{default} is above the maximum {maximum}")
-        elif minimum is not None or maximum is not None:
-            context.problem(item, "minimum", f"only int and float variables have limits, this one is {kind}")
-        if kind == "enum" and default not in data.get("options", []):
-            context.problem(item, "default", f"{default!r} is not one of the options {data.get('options')}")
-        if kind != "enum" and data.get("options"):
-            context.problem(item, "options", "only enum variables have options")
-        if kind == "url" and default and not _is_url(default):
-            context.problem(item, "default", f"{default!r} is not an http(s) URL")
-        pattern = data.get("pattern")
-        if pattern:
-            if kind not in ("string", "url"):
-                context.problem(item, "pattern", "only string and url variables have a pattern")
-            elif not re.fullmatch(pattern, default):
-                context.problem(item, "default", f"{default!r} does not match the variable's own pattern {pattern!r}")
+                problems.append(("default", f"{default} is above the maximum {maximum}"))
+    elif minimum is not None or maximum is not None:
+        problems.append(("minimum", f"only int and float variables have limits, this one is {kind}"))
+    if kind == "enum" and default not in data.get("options", []):
+        problems.append(("default", f"{default!r} is not one of the options {data.get('options')}"))
+    if kind != "enum" and data.get("options"):
+        problems.append(("options", "only enum variables have options"))
+    if kind == "url" and default and not _is_url(str(default)):
+        problems.append(("default", f"{default!r} is not an http(s) URL"))
+    pattern = data.get("pattern")
+    if pattern:
+        if kind not in ("string", "url"):
+            problems.append(("pattern", "only string and url variables have a pattern"))
+        else:
+            try:
+                matches = re.fullmatch(pattern, str(default))
+            except re.error as exc:
+                problems.append(("pattern", f"is not a regular expression: {exc}"))
+            else:
+                if not matches:
+                    problems.append(("default", f"{default!r} does not match the variable's own pattern {pattern!r}"))
+    return problems
+
+
+def check_openwebui_variables(items: list[Item], context: CheckContext) -> None:
+    for item in items:
+        for field, message in variable_problems(item.data):
+            context.problem(item, field, message)
 
 
 def openwebui_variable_fields(data: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -98,6 +99,17 @@ class InfrastructureService(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        # The same rules a release applies when it copies this row into a snapshot, so an admin edit that a
+        # cut would refuse is refused here, next to the field.
+        from leger.releases.snapshot import service_spec_from_row, service_spec_problems
+
+        problems = service_spec_problems(service_spec_from_row(self))
+        if problems:
+            raise ValidationError(
+                {("exec_args" if field == "exec" else field): messages for field, messages in problems.items()}
+            )
+
 
 class OpenWebUIVariable(models.Model):
     """An Open WebUI setting the user chooses in the wizard's third step."""
@@ -143,6 +155,24 @@ class OpenWebUIVariable(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from leger.releases.fixtures import variable_problems
+
+        data = {
+            "id": self.name,
+            "type": self.type,
+            "default": self.default,
+            "options": self.options,
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+            "pattern": self.pattern,
+        }
+        errors: dict[str, list[str]] = {}
+        for field, message in variable_problems(data):
+            errors.setdefault("name" if field == "id" else field, []).append(message)
+        if errors:
+            raise ValidationError(errors)
 
 
 # --- Releases ----------------------------------------------------------------------------------------------------

@@ -232,6 +232,8 @@ _SERVICE = _obj(
         "image": {
             "type": "string",
             "pattern": "^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$",
+            # A moving tag would make the same release run different software on different days.
+            "not": {"pattern": ":latest$"},
         },
         "port": _PORT,
         "exposable": {"type": "boolean"},
@@ -399,6 +401,18 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
 }
 
 _VALIDATOR = Draft202012Validator(SNAPSHOT_SCHEMA)
+_SERVICE_VALIDATOR = Draft202012Validator(_SERVICE)
+
+
+def service_spec_problems(spec: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Problems of one ServiceSpec by its top-level field (the admin shows them next to the fields)."""
+    problems: dict[str, list[str]] = {}
+    for error in _SERVICE_VALIDATOR.iter_errors(spec):
+        path = list(error.absolute_path)
+        field = str(path[0]) if path else "__all__"
+        where = _where(path[1:])
+        problems.setdefault(field, []).append(error.message if not path[1:] else f"{where}: {error.message}")
+    return problems
 
 
 class SnapshotError(ValueError):

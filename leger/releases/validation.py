@@ -131,26 +131,52 @@ def _check_unit(path: str, unit: quadlet.UnitFile, files: Mapping[str, str]) -> 
                     Problem(path, entry.line, f"{entry.key}= is not a key of [{section.name}]; check its spelling")
                 )
     if unit.section(main) is None:
-        problems.append(Problem(path, None, f"a {suffix} file needs a [{main}] section"))
+        problems.append(Problem(path, None, f"a {suffix} file needs a [{main}] section; add one"))
     required = quadlet.REQUIRED_KEYS.get(suffix)
     if required and unit.section(required[0]) is not None and not unit.values(*required):
         problems.append(
-            Problem(path, unit.section(required[0]).line, f"[{required[0]}] needs {required[1]}= (what to run)")  # type: ignore[union-attr]
+            Problem(
+                path,
+                unit.section(required[0]).line,
+                f"[{required[0]}] needs {required[1]}=; add the image to run, with a pinned tag",
+            )  # type: ignore[union-attr]
         )
 
     generated = _generated_units(files)
     for entry in unit.entries("Container", "Network"):
         if entry.value.endswith(".network") and entry.value not in files:
-            problems.append(Problem(path, entry.line, f"Network={entry.value} but the release has no {entry.value}"))
+            problems.append(
+                Problem(
+                    path,
+                    entry.line,
+                    f"Network={entry.value} but the release has no {entry.value}; use the release's network file",
+                )
+            )
     for entry in unit.entries("Container", "Volume"):
         source = entry.value.split(":", 1)[0]
         if source.endswith(".volume") and source not in files:
-            problems.append(Problem(path, entry.line, f"Volume= uses {source} but the release has no such file"))
+            problems.append(
+                Problem(
+                    path, entry.line, f"Volume= uses {source} but the release has no such file; add it or fix the name"
+                )
+            )
         elif source.startswith("./") and source[2:] not in files:
-            problems.append(Problem(path, entry.line, f"Volume= mounts {source} but the release has no such file"))
+            problems.append(
+                Problem(
+                    path,
+                    entry.line,
+                    f"Volume= mounts {source} but the release has no such file; add it or fix the path",
+                )
+            )
     for entry in unit.entries("Container", "EnvironmentFile"):
         if not entry.value.startswith("/") and entry.value.removeprefix("./") not in files:
-            problems.append(Problem(path, entry.line, f"EnvironmentFile={entry.value} is not a file of the release"))
+            problems.append(
+                Problem(
+                    path,
+                    entry.line,
+                    f"EnvironmentFile={entry.value} is not a file of the release; add it or fix the path",
+                )
+            )
     for key in ("Requires", "Wants", "After"):
         for entry in unit.entries("Unit", key):
             for name in entry.value.split():
@@ -177,7 +203,14 @@ def _check_secrets(units: Mapping[str, quadlet.UnitFile], declared: set[str]) ->
             options = dict(part.split("=", 1) for part in entry.value.split(",")[1:] if "=" in part)
             name = _secret_name(entry.value)
             if name not in declared:
-                problems.append(Problem(path, entry.line, f"Secret={name} is not declared in the manifest's secrets"))
+                problems.append(
+                    Problem(
+                        path,
+                        entry.line,
+                        f"Secret={name} is not declared in the manifest's secrets, so the machine would not create it; "
+                        "remove the line or give the release that secret",
+                    )
+                )
             if options.get("type") != "env" or not options.get("target"):
                 problems.append(Problem(path, entry.line, f"Secret={name} must be type=env with a target variable"))
     return problems
@@ -252,7 +285,9 @@ def _check_openwebui(files: Mapping[str, str], units: Mapping[str, quadlet.UnitF
                 Problem(OPENWEBUI_ENV, number, f"Open WebUI v0.12.4 does not read {name}; remove it or fix the name")
             )
         if name in seen:
-            problems.append(Problem(OPENWEBUI_ENV, number, f"{name} is set twice (first on line {seen[name]})"))
+            problems.append(
+                Problem(OPENWEBUI_ENV, number, f"{name} is set twice (first on line {seen[name]}); keep one")
+            )
         seen.setdefault(name, number)
     unit = units.get(OPENWEBUI_UNIT)
     if unit is not None:
@@ -507,7 +542,7 @@ def _check_models_agree(
                 Problem(
                     LITELLM_CONFIG,
                     _line(litellm, "model_list"),
-                    f"the release's model {model['id']!r} is not in model_list",
+                    f"the release's model {model['id']!r} is not in model_list; add an entry for it",
                 )
             )
     llama_hosts = {"llama-swap"}
@@ -599,7 +634,12 @@ def _check_caddy(
     for number, address in sites:
         if address in first_site:
             problems.append(
-                Problem(CADDYFILE, number, f"{address} is defined twice (first on line {first_site[address]})")
+                Problem(
+                    CADDYFILE,
+                    number,
+                    f"{address} is defined twice (first on line {first_site[address]}); "
+                    "give each service its own address",
+                )
             )
         first_site.setdefault(address, number)
     containers: dict[str, int] = {}
@@ -615,7 +655,8 @@ def _check_caddy(
                 Problem(
                     CADDYFILE,
                     upstream.line,
-                    f"reverse_proxy to {upstream.host!r}, which is no container of the release",
+                    f"reverse_proxy to {upstream.host!r}, which is no container of the release; "
+                    "route to one of its containers",
                 )
             )
         elif upstream.port != containers[upstream.host]:
