@@ -256,7 +256,7 @@ def _resolve_model(llm: LLM, item: Mapping[str, Any], world: World, problems: li
             return None
         if offering.provider_id not in world.configured_provider_ids:
             problems.append(
-                f"{llm.name} through {offering.provider.name} needs a {offering.provider.name} key; "
+                f"{llm.name} through {offering.provider.name} needs a key for {offering.provider.name}; "
                 "add one on /providers."
             )
             return None
@@ -426,7 +426,8 @@ def clean_openwebui_value(variable: OpenWebUIVariable, value: Any) -> tuple[Any,
     if kind == OpenWebUIVariable.Type.URL and not _URL.match(value):
         return value, f"{label}: enter an http:// or https:// URL, e.g. https://example.org."
     if variable.pattern and not re.fullmatch(variable.pattern, value):
-        return value, f"{label}: {value!r} does not have the expected form ({variable.pattern})."
+        hint = variable.help_text or f"it must match {variable.pattern}"
+        return value, f"{label}: {value!r} is not in the expected form. {hint}"
     return value, None
 
 

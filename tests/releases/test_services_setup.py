@@ -86,3 +86,51 @@ def eventually(check: Callable[[], bool], *, timeout: float = 30) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("condition not reached")
+
+
+@pytest.fixture
+def full_user(alice: User, catalog: None) -> dict[str, Any]:
+    """Alice with keys for two LLM providers and two add-on services, self-hosted add-ons in several slots."""
+    anthropic, anthropic_value = add_key(alice, "anthropic")
+    openai, openai_value = add_key(alice, "openai", prefix="sk-proj-")
+    tavily, tavily_value = add_key(alice, "tavily")
+    drive, drive_value = add_key(alice, "google-drive", prefix="AIza")
+    add_tailnet(alice)
+    selections = [
+        select(alice, "searxng", values={"SEARXNG_LANGUAGE": "en"}),
+        select(alice, "qdrant"),
+        select(alice, "tika"),
+        select(alice, "whisper"),
+        select(alice, "edgetts", values={"AUDIO_TTS_VOICE": "en-GB-SoniaNeural"}),
+        select(alice, "jupyter"),
+        select(alice, "tavily-loader", credential=tavily),
+        select(alice, "openai-embeddings", values={"RAG_EMBEDDING_MODEL": "text-embedding-3-small"}, credential=openai),
+        select(
+            alice,
+            "google-drive",
+            values={"GOOGLE_DRIVE_CLIENT_ID": "1234.apps.googleusercontent.com"},
+            credential=drive,
+        ),
+    ]
+    return {
+        "user": alice,
+        "selections": selections,
+        "secret_values": [anthropic_value, openai_value, tavily_value, drive_value],
+        "credentials": [anthropic, openai, tavily, drive],
+    }
+
+
+def full_draft(setup: dict[str, Any], name: str = "everything") -> Release:
+    release = services.release_create(owner=setup["user"], name=name)
+    return services.release_update(
+        release=release,
+        models=[
+            {"model": "claude-3.5-haiku"},
+            {"model": "gpt-4o-mini", "provider": "openai"},
+            {"model": "gpt-oss-20b"},
+            {"model": "qwen3-4b"},
+        ],
+        services=[selection.pk for selection in setup["selections"]],
+        openwebui={"WEBUI_NAME": "Everything", "TASK_MODEL": "qwen3-4b", "RAG_TOP_K": "8", "ENABLE_CHANNELS": "on"},
+        routes={"searxng": {"exposed": True}, "jupyter": {"exposed": True, "port": 8890}},
+    )
