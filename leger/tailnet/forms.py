@@ -64,7 +64,8 @@ class TailnetSettingsForm(forms.Form):
         else:
             del self.fields["remove_auth_key"]
         for name, field in self.fields.items():
-            field.widget.attrs.setdefault("aria-describedby", f"id_{name}_helptext errors-{name}")
+            if name != "exposure":  # each choice of the radio group has its own explanation
+                field.widget.attrs.setdefault("aria-describedby", f"id_{name}_helptext errors-{name}")
 
     def exposure_help(self) -> dict[str, str]:
         return {str(key): value for key, value in EXPOSURE_HELP.items()}
