@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -67,6 +67,29 @@ def selection_list_active(*, owner: AbstractBaseUser) -> QuerySet[Selection]:
 def selection_get(*, owner: AbstractBaseUser, id: int) -> Selection:
     """One of the owner's selections; 404 for anyone else's, as if it did not exist."""
     return get_object_or_404(selection_list(owner=owner), pk=id)
+
+
+def selection_values(selection: Selection) -> dict[str, Any]:
+    """The plain Open WebUI values a selection sets: every non-secret variable of its service and slot that has
+    a value, the user's own or else the fixture's default (a default is there because Leger needs it written,
+    e.g. RAG_OPENAI_API_BASE_URL, which Open WebUI would otherwise take from OPENAI_API_BASE_URL: LiteLLM).
+
+    Not included: the slot's variable (``service.slot_assignment``), fixed values (``slot.fixed_values``,
+    ``service.fixed_values``), the key (``service.key_variables``) and secret variables (``secret_values``).
+    Uses the prefetched variables of :func:`selection_list`, so it costs no query.
+    """
+    service = selection.service
+    variables = list(service.variables.all())
+    if service.slot is not None:
+        variables += list(service.slot.shared_variables.all())
+    values: dict[str, Any] = {}
+    for variable in variables:
+        if variable.is_secret:
+            continue
+        value = (selection.values or {}).get(variable.name, variable.default)
+        if value is not None and value != "":
+            values[variable.name] = value
+    return values
 
 
 @dataclass

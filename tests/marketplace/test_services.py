@@ -173,3 +173,20 @@ def test_rotating_the_encryption_key_reencrypts_secret_values(alice, vector_slot
     assert crypto.decrypt(selection.secret_values["S_TOKEN"]) == secret
     assert selection_secrets(owner=alice)[0].name == "mp_secretive_s_token"
     assert selection_secrets(owner=alice)[0].value == secret
+
+
+def test_the_values_a_release_writes_are_the_users_or_else_the_defaults(alice, qdrant, django_assert_num_queries):
+    from leger.marketplace.selectors import selection_list_active, selection_values
+
+    services.selection_create(owner=alice, service=qdrant, values={"QDRANT_TIMEOUT": 9})
+    [selection] = list(selection_list_active(owner=alice))
+
+    with django_assert_num_queries(0):
+        values = selection_values(selection)
+
+    assert values == {
+        "QDRANT_TIMEOUT": 9,
+        "QDRANT_ON_DISK": False,
+        "QDRANT_COLLECTION_PREFIX": "open-webui",
+        "RAG_TOP_K": 3,
+    }
