@@ -1065,14 +1065,16 @@ def release_publish(*, release_id: int, store: ArtifactStore | None = None, fina
         verify_release(store=store, owner_uuid=owner_uuid, version=version, files=payload)
         _set(release, progress=PROGRESS_VERIFIED)
         return _finish(release, rendered=rendered, store=store)
-    except StoreError as error:
+    except (StoreError, OSError) as error:
+        # A local folder that cannot be written fails like a bucket that does not answer.
+        reason = str(error) if isinstance(error, StoreError) else f"{error.__class__.__name__}: {error}"
         if not final:
-            _set(release, error=f"{error} Trying again shortly.")
-            raise
+            _set(release, error=f"{reason} Trying again shortly.")
+            raise StoreError(reason) from error
         return _fail(
             release,
-            f"Uploading to {store.describe()} failed: {error} Nothing moved: latest still points where it did. "
-            "Retry once the bucket answers.",
+            f"Uploading to {store.describe()} failed: {reason} Nothing moved: latest still points where it did. "
+            "Retry once the store answers.",
         )
     except Exception:
         logger.exception("release %s: publishing stopped on an unexpected error", release.pk)

@@ -263,13 +263,15 @@ def test_the_choices_offer_keyed_cloud_models_local_models_active_selections_and
 def test_a_cut_release_refuses_edits_and_a_clone_is_a_new_draft_with_the_same_answers(
     ready_user: dict[str, Any], django_capture_on_commit_callbacks, tmp_path, settings
 ) -> None:
-    settings.LEGER_RELEASES_DIR = tmp_path
+    settings.LEGER_S3_BUCKET = ""
+    settings.LEGER_RELEASES_DIR = tmp_path  # the local folder store
     user = ready_user["user"]
     release = minimal_draft(user)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False):
         release = services.release_cut(release=release, actor=user)
-    release.refresh_from_db()
+    release = services.release_publish(release_id=release.pk)  # what the queued task runs
     assert release.status == Release.Status.PUBLISHED
+    assert (tmp_path / release.manifest_key).is_file()
     with pytest.raises(ReleaseLocked, match="clone it"):
         services.release_update(release=release, name="changed")
     with pytest.raises(ReleaseLocked):
