@@ -373,3 +373,28 @@ def test_diff_shows_changed_added_and_removed_files_and_the_archive_holds_every_
 
     with pytest.raises(Exception, match="has no files yet"):
         selectors.release_diff(release=minimal_draft(user, "draft"), against=first)
+
+
+def test_the_task_retries_store_errors_with_backoff_and_its_last_try_fails_the_release(
+    ready_user: dict[str, Any], settings, django_capture_on_commit_callbacks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leger.releases import tasks
+
+    user = ready_user["user"]
+    release = cut(minimal_draft(user), user, django_capture_on_commit_callbacks)
+    settings.LEGER_S3_BUCKET = ""
+    settings.LEGER_RELEASES_DIR = "/proc/leger-cannot-write-here"
+    tries: list[bool] = []
+    real_publish = services.release_publish
+
+    def counting(**kwargs: Any) -> Release:
+        tries.append(kwargs["final"])
+        return real_publish(**kwargs)
+
+    monkeypatch.setattr(services, "release_publish", counting)
+    tasks.publish_release.apply(args=[release.pk])
+    assert tries == [False] * tasks.PUBLISH_MAX_RETRIES + [True]
+    release.refresh_from_db()
+    assert release.status == Release.Status.FAILED
+    assert "Uploading to the local folder /proc/leger-cannot-write-here failed" in release.error
+    assert [tasks.retry_delay(n) for n in range(6)] == [5, 10, 20, 40, 60, 60]
