@@ -272,7 +272,9 @@ def _service_fields(data: dict[str, Any]) -> dict[str, Any]:
 def _sync_selection_slots(items: list[Item]) -> None:
     """Selections copy their service's slot; move them along when a service changed slot."""
     stale = Selection.objects.filter(
-        ~Q(slot=F("service__slot")) | Q(slot__isnull=True, service__slot__isnull=False)
+        ~Q(slot=F("service__slot"))
+        | Q(slot__isnull=True, service__slot__isnull=False)
+        | Q(slot__isnull=False, service__slot__isnull=True)
     ).select_related("service")
     by_id = {item.data["id"]: item for item in items}
     for selection in stale:

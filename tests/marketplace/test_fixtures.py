@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from leger.catalog.loading import FixtureProblems, load_fixtures
+from leger.catalog.loading import FixtureError, FixtureProblems, load_fixtures
 from leger.catalog.models import Provider
-from leger.marketplace.models import Service, Slot, Variable
+from leger.marketplace.fixtures import _sync_selection_slots
+from leger.marketplace.models import Selection, Service, Slot, Variable
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
@@ -255,3 +256,26 @@ def test_a_bad_fixture_is_refused_naming_file_entry_and_field_and_nothing_is_wri
     assert any(expected in str(error) for error in refused.value.errors), refused.value
     assert not Service.objects.exists()
     assert not Slot.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_service_moved_to_another_slot_takes_its_selections_along(alice, qdrant, chroma, search_slot) -> None:
+    moving = Selection.objects.create(owner=alice, service=qdrant, active=True)
+    Selection.objects.create(owner=alice, service=chroma, active=False)
+    Service.objects.filter(pk="qdrant").update(slot=search_slot)
+    Service.objects.filter(pk="chroma").update(slot=None)
+
+    _sync_selection_slots([])
+
+    assert Selection.objects.get(pk=moving.pk).slot_id == "web-search"
+    assert Selection.objects.get(service="chroma").slot_id is None
+
+
+@pytest.mark.django_db
+def test_a_move_that_would_give_a_user_two_active_providers_is_refused(alice, qdrant, searxng) -> None:
+    Selection.objects.create(owner=alice, service=qdrant, active=True)
+    Selection.objects.create(owner=alice, service=searxng, active=True)
+    Service.objects.filter(pk="qdrant").update(slot="web-search")
+
+    with pytest.raises(FixtureError, match="would give a user two active providers in that slot"):
+        _sync_selection_slots([])
