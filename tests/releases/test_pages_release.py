@@ -1,0 +1,277 @@
+"""A cut release's page: live progress, failure and retry, files, archive, diff, promote, clone and delete."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import re
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from leger.releases import services
+from leger.releases.models import Promotion, Release
+from tests.releases import test_services_setup as setup
+from tests.releases.test_services_setup import minimal_draft
+
+# The shared fixtures; pytest finds them by name in this module.
+catalog = setup.catalog
+ready_user = setup.ready_user
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def store(settings, tmp_path: Path) -> Path:
+    """No bucket configured: releases go to a local folder with the bucket's layout."""
+    settings.LEGER_S3_BUCKET = ""
+    settings.LEGER_RELEASES_DIR = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def publish(ready_user: dict[str, Any], store: Path, django_capture_on_commit_callbacks):
+    """Cut a release and run its publishing in-process, as with no broker configured."""
+
+    def cut(release: Release | None = None, **update: Any) -> Release:
+        user = ready_user["user"]
+        release = release or minimal_draft(user)
+        if update:
+            services.release_update(release=release, **update)
+        with django_capture_on_commit_callbacks(execute=True):
+            release = services.release_cut(release=release, actor=user)
+        release.refresh_from_db()
+        assert release.status == Release.Status.PUBLISHED, release.error
+        return release
+
+    return cut
+
+
+def cut_only(user: User, django_capture_on_commit_callbacks) -> Release:
+    """A cut release whose publishing has not run yet (queued)."""
+    with django_capture_on_commit_callbacks(execute=False):
+        release = services.release_cut(release=minimal_draft(user), actor=user)
+    release.refresh_from_db()
+    return release
+
+
+# --- progress -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "progress", "words"),
+    [
+        ("queued", 0, "waiting for a worker"),
+        ("rendering", 5, "Rendering and checking the files"),
+        ("uploading", 55, "Uploading the files"),
+    ],
+)
+def test_the_progress_fragment_keeps_polling_while_publishing_runs(
+    ready_user: dict[str, Any],
+    alice_client: Client,
+    django_capture_on_commit_callbacks,
+    status: str,
+    progress: int,
+    words: str,
+) -> None:
+    release = cut_only(ready_user["user"], django_capture_on_commit_callbacks)
+    Release.objects.filter(pk=release.pk).update(status=status, progress=progress)
+    response = alice_client.get(f"/releases/{release.pk}/progress/", **HTMX)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in page
+    assert 'hx-trigger="every 1s"' in page
+    assert f'<progress max="100" value="{progress}"' in page
+    assert words in page
+    assert "HX-Retarget" not in response
+
+
+def test_the_progress_fragment_stops_polling_and_shows_the_files_once_published(
+    ready_user: dict[str, Any], alice_client: Client, publish
+) -> None:
+    release = publish()
+    response = alice_client.get(f"/releases/{release.pk}/progress/", **HTMX)
+    page = response.content.decode()
+    assert response["HX-Retarget"] == "#release-body"
+    assert "every 1s" not in page
+    assert "Published" in page and "litellm/config.yaml" in page
+
+
+def test_a_failed_release_shows_the_reason_and_a_retry_that_publishes_it(
+    ready_user: dict[str, Any], alice_client: Client, store: Path, django_capture_on_commit_callbacks
+) -> None:
+    release = cut_only(ready_user["user"], django_capture_on_commit_callbacks)
+    reason = "Uploading to the bucket 'releases' failed: connection reset. Nothing moved."
+    Release.objects.filter(pk=release.pk).update(status="failed", error=reason)
+    response = alice_client.get(f"/releases/{release.pk}/progress/", **HTMX)
+    assert response["HX-Retarget"] == "#release-body"
+    page = alice_client.get(f"/releases/{release.pk}/").content.decode()
+    assert "Publishing failed" in page and "connection reset" in page
+    assert "every 1s" not in page
+    assert f'action="/releases/{release.pk}/retry/"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(f"/releases/{release.pk}/retry/")
+    assert response.status_code == 302
+    release.refresh_from_db()
+    assert release.status == Release.Status.PUBLISHED, release.error
+    # Retrying a published release is refused with a message, and it stays published.
+    response = alice_client.post(f"/releases/{release.pk}/retry/", follow=True)
+    assert "Only a failed release can be retried" in response.content.decode()
+
+
+def test_a_draft_has_no_release_page_and_opens_in_the_wizard(draft_client: tuple[Client, Release]) -> None:
+    client, draft = draft_client
+    response = client.get(f"/releases/{draft.pk}/")
+    assert response.status_code == 302 and response["Location"] == f"/releases/{draft.pk}/models/"
+    assert client.get(f"/releases/{draft.pk}/progress/", **HTMX).status_code == 404
+    assert client.get(f"/releases/{draft.pk}/files/manifest.json").status_code == 404
+    assert client.get(f"/releases/{draft.pk}/archive/").status_code == 404
+
+
+@pytest.fixture
+def draft_client(ready_user: dict[str, Any], alice_client: Client) -> tuple[Client, Release]:
+    return alice_client, minimal_draft(ready_user["user"])
+
+
+# --- a published release ------------------------------------------------------------------------------------------
+
+
+def test_a_published_release_lists_its_files_secrets_manifest_and_install_commands(
+    ready_user: dict[str, Any], alice_client: Client, publish
+) -> None:
+    release = publish()
+    page = alice_client.get(f"/releases/{release.pk}/").content.decode()
+    for file in release.files.all():
+        assert f'href="/releases/{release.pk}/files/{file.path}"' in page
+        assert file.sha256 in page
+    assert "litellm/config.yaml" in page and "manifest.json" in page
+    assert "<code>anthropic_api_key</code>" in page and "your key" in page
+    assert "generated for you by Leger" in page
+    assert "leger deploy install" in page and "leger auth login" in page
+    assert f"{release.snapshot['release']['owner_uuid']}/v1/manifest.json" in page
+    assert "This is the release machines that follow latest install" in page
+    for value in ready_user["secret_values"]:
+        assert value not in page
+
+
+def test_each_file_is_viewable_highlighted_and_as_plain_text(
+    ready_user: dict[str, Any], alice_client: Client, publish
+) -> None:
+    release = publish()
+    config = release.files.get(path="litellm/config.yaml")
+    response = alice_client.get(f"/releases/{release.pk}/files/litellm/config.yaml")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert config.sha256 in page
+    assert 'class="highlight"' in page and 'id="L-1"' in page
+    assert "claude-3.5-haiku" in page
+    raw = alice_client.get(f"/releases/{release.pk}/files/litellm/config.yaml?raw=1")
+    assert raw["Content-Type"].startswith("text/plain")
+    assert raw.content.decode() == config.content
+    assert alice_client.get(f"/releases/{release.pk}/files/no/such.file").status_code == 404
+    for value in ready_user["secret_values"]:
+        for file in release.files.all():
+            assert value not in alice_client.get(f"/releases/{release.pk}/files/{file.path}").content.decode()
+
+
+def test_the_archive_holds_every_file_with_its_checksum(
+    ready_user: dict[str, Any], alice_client: Client, publish
+) -> None:
+    release = publish()
+    response = alice_client.get(f"/releases/{release.pk}/archive/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/gzip"
+    assert 'filename="home-v1.tar.gz"' in response["Content-Disposition"]
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(response.content))) as tar:
+        members = {member.name: tar.extractfile(member).read() for member in tar.getmembers()}
+    expected = {f"home-v1/{file.path}": file.sha256 for file in release.files.all()}
+    assert {name: hashlib.sha256(data).hexdigest() for name, data in members.items()} == expected
+
+
+def test_the_diff_shows_each_changed_file_and_what_was_added(
+    ready_user: dict[str, Any], alice_client: Client, publish
+) -> None:
+    first = publish()
+    second = publish(models=[{"model": "claude-3.5-haiku"}, {"model": "qwen3-4b"}])
+    page = alice_client.get(f"/releases/{second.pk}/").content.decode()
+    assert f'<option value="{first.pk}">v1' in page
+    response = alice_client.get(f"/releases/{second.pk}/diff/?against={first.pk}")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "from v1 to v2" in page
+    assert "litellm/config.yaml" in page and "llama-swap/config.yaml" in page
+    assert "qwen3-4b" in page
+    assert "v1/litellm/config.yaml" in page and "v2/litellm/config.yaml" in page
+    assert 'class="highlight"' in page
+    # Comparing the other way round works too.
+    assert alice_client.get(f"/releases/{first.pk}/diff/?against={second.pk}").status_code == 200
+
+
+def test_the_diff_explains_a_bad_choice_of_release(ready_user: dict[str, Any], alice_client: Client, publish) -> None:
+    release = publish()
+    response = alice_client.get(f"/releases/{release.pk}/diff/?against=abc")
+    assert response.status_code == 400 and "is not a release" in response.content.decode()
+    response = alice_client.get(f"/releases/{release.pk}/diff/?against={release.pk}")
+    assert response.status_code == 400 and "no differences with itself" in response.content.decode()
+    draft = minimal_draft(ready_user["user"])
+    response = alice_client.get(f"/releases/{release.pk}/diff/?against={draft.pk}")
+    assert response.status_code == 400 and "has no files yet" in response.content.decode()
+    assert alice_client.get(f"/releases/{release.pk}/diff/?against=999999").status_code == 404
+
+
+def test_promoting_an_earlier_release_asks_first_then_moves_latest_and_records_who(
+    ready_user: dict[str, Any], alice_client: Client, publish, store: Path
+) -> None:
+    first = publish()
+    second = publish()
+    owner_uuid = first.snapshot["release"]["owner_uuid"]
+    latest = store / owner_uuid / "latest" / "manifest.json"
+    assert '"version": 2' in latest.read_text()
+    page = alice_client.get(f"/releases/{first.pk}/").content.decode()
+    assert f'href="/releases/{first.pk}/promote/"' in page
+    confirm = alice_client.get(f"/releases/{first.pk}/promote/").content.decode()
+    assert "Make version 1 latest?" in confirm and "in place of v2" in confirm
+    assert '"version": 2' in latest.read_text()  # asking moved nothing
+    response = alice_client.post(f"/releases/{first.pk}/promote/", follow=True)
+    assert "Version 1 is now latest" in response.content.decode()
+    assert '"version": 1' in latest.read_text()
+    promotion = Promotion.objects.order_by("-promoted_at", "-id").first()
+    assert promotion.release == first and promotion.promoted_by == ready_user["user"]
+    listing = alice_client.get("/releases/").content.decode()
+    assert re.search(rf'<tr id="release-{first.pk}">.*?latest', listing, re.S)
+    assert "Latest, over time" in listing and "by alice" in listing
+    assert f'href="/releases/{second.pk}/">v2</a>' in listing
+
+
+def test_cloning_a_release_opens_a_new_draft_with_its_choices(
+    ready_user: dict[str, Any], alice_client: Client, publish
+) -> None:
+    release = publish(openwebui={"WEBUI_NAME": "Kitchen"})
+    response = alice_client.post(f"/releases/{release.pk}/clone/")
+    clone = Release.objects.get(cloned_from=release)
+    assert response.status_code == 302 and response["Location"] == f"/releases/{clone.pk}/models/"
+    assert clone.status == Release.Status.DRAFT
+    assert services.inputs_of(clone)["openwebui"] == {"WEBUI_NAME": "Kitchen"}
+    page = alice_client.get(f"/releases/{clone.pk}/models/").content.decode()
+    assert re.search(r'name="models" value="claude-3.5-haiku"[^>]*checked', page)
+
+
+def test_deleting_a_draft_asks_first_and_a_cut_release_cannot_be_deleted(
+    ready_user: dict[str, Any], alice_client: Client, publish
+) -> None:
+    draft = minimal_draft(ready_user["user"], name="scratch")
+    page = alice_client.get(f"/releases/{draft.pk}/delete/").content.decode()
+    assert "Delete the draft “scratch”?" in page
+    assert Release.objects.filter(pk=draft.pk).exists()
+    response = alice_client.post(f"/releases/{draft.pk}/delete/")
+    assert response.status_code == 302 and response["Location"] == "/releases/"
+    assert not Release.objects.filter(pk=draft.pk).exists()
+    release = publish()
+    response = alice_client.post(f"/releases/{release.pk}/delete/", follow=True)
+    assert "Only drafts can be deleted" in response.content.decode()
+    assert Release.objects.filter(pk=release.pk).exists()
