@@ -19,7 +19,15 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
-from leger.catalog.loading import CheckContext, FixtureError, FixtureKind, Item, LoadContext, registered_kinds
+from leger.catalog.loading import (
+    CheckContext,
+    FixtureError,
+    FixtureKind,
+    Item,
+    LoadContext,
+    register_kind,
+    registered_kinds,
+)
 from leger.catalog.models import Provider
 from leger.marketplace import values
 from leger.marketplace.models import Selection, Service, Slot, Variable
@@ -309,8 +317,6 @@ def load_services(items: list[Item], context: LoadContext) -> None:
 
 
 def register() -> None:
-    from leger.catalog.loading import register_kind
-
     catalog = (CATALOG_PROVIDERS,) if CATALOG_PROVIDERS in registered_kinds() else ()
     register_kind(FixtureKind(SLOTS, "marketplace-slots.schema.json", load_slots, check=check_slots))
     register_kind(

@@ -9,6 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from leger.marketplace.models import Selection, Service, Slot, Variable
+from leger.providers import crypto
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -139,8 +140,6 @@ def selection_secrets(*, owner: AbstractBaseUser) -> list[SelectionSecret]:
     Keys from /providers are not here (they are credentials); these are the secret variables a service asks
     for besides its key (a database password, a token for a self-run server).
     """
-    from leger.providers import crypto
-
     secrets = []
     for selection in selection_list_active(owner=owner).exclude(secret_values={}).prefetch_related(None):
         for name, token in sorted(selection.secret_values.items()):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from leger.providers import crypto
@@ -46,8 +47,6 @@ def tailnet_settings_put(
     ``auth_key``: a key replaces the stored one, ``None`` or ``""`` removes it, ``KEEP`` (not given) keeps it,
     since a client never sees the stored key and so cannot send it back.
     """
-    from django.core.exceptions import ValidationError
-
     with transaction.atomic():
         settings = TailnetSettings.objects.select_for_update().filter(owner=owner).first()
         if settings is None:
