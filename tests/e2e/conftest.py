@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from playwright.sync_api import Locator
 
 from tests.e2e.pages import PASSWORD, sign_in
 from tests.services import REPO, CeleryWorker, free_port, wait_until
@@ -140,7 +141,9 @@ def browser() -> Iterator[object]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
 
     # Playwright's sync API keeps an asyncio loop running in this thread; Django sees it and refuses ORM
     # calls from "async" code, although the tests' own code stays synchronous. Tell Django so.
@@ -162,6 +165,8 @@ def _test_name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def page(browser, leger_server: LegerServer, request: pytest.FixtureRequest) -> Iterator[object]:
     """A page in a fresh browser context (no cookies, no storage) at desktop width, for one test."""
+    failure_shot = SCREENSHOTS / f"{_test_name(request)}-failure.png"
+    failure_shot.unlink(missing_ok=True)  # a failure screenshot always belongs to the latest run
     context = browser.new_context(viewport=DESKTOP, base_url=leger_server.url)
     context.set_default_timeout(TIMEOUT_MS)
     console_errors: list[str] = []
@@ -174,7 +179,7 @@ def page(browser, leger_server: LegerServer, request: pytest.FixtureRequest) -> 
     if report is not None and report.failed:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         try:
-            new_page.screenshot(path=str(SCREENSHOTS / f"{_test_name(request)}-failure.png"), full_page=True)
+            new_page.screenshot(path=str(failure_shot), full_page=True)
         except Exception as error:  # the page may be the thing that broke; the test's own error matters more
             print(f"no failure screenshot: {error}")
     context.close()
@@ -188,16 +193,20 @@ def screenshot(page, request: pytest.FixtureRequest) -> Shoot:
     """`screenshot("step")` saves the whole page as test-artifacts/screenshots/<test>-<step>.png.
 
     `screenshot("step", phone=True)` takes the first screen at 390 px wide (a phone; a whole long page that
-    narrow is too tall to read), then restores the desktop width.
+    narrow is too tall to read), then restores the desktop width. `screenshot("step", of=locator)` takes
+    only that part of a long page (a form, a row) so it stays readable.
     """
 
-    def shoot(step: str, *, phone: bool = False) -> Path:
+    def shoot(step: str, *, phone: bool = False, of: Locator | None = None) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{_test_name(request)}-{step}{'-phone' if phone else ''}.png"
         if phone:
             page.set_viewport_size(PHONE)
         try:
-            page.screenshot(path=str(path), full_page=not phone)
+            if of is not None:
+                of.screenshot(path=str(path))
+            else:
+                page.screenshot(path=str(path), full_page=not phone)
         finally:
             if phone:
                 page.set_viewport_size(DESKTOP)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, Route
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -25,9 +25,20 @@ _DANGLING_REFERENCES = """
   for (const el of document.querySelectorAll('[aria-describedby], [aria-labelledby], label[for]')) {
     const ids = el.tagName === 'LABEL' ? [el.htmlFor]
       : `${el.getAttribute('aria-describedby') || ''} ${el.getAttribute('aria-labelledby') || ''}`.split(/\\s+/);
-    for (const id of ids.filter(Boolean)) if (!document.getElementById(id)) missing.push(`${id} (from ${el.outerHTML.slice(0, 120)})`);
+    for (const id of ids.filter(Boolean)) {
+      if (!document.getElementById(id)) missing.push(`${id} (from ${el.outerHTML.slice(0, 120)})`);
+    }
   }
   return missing;
+}
+"""
+
+# Ids used twice: a label or aria reference to one of them can land on the wrong element.
+_DUPLICATE_IDS = """
+() => {
+  const seen = new Map();
+  for (const el of document.querySelectorAll('[id]')) seen.set(el.id, (seen.get(el.id) || 0) + 1);
+  return [...seen].filter(([, count]) => count > 1).map(([id, count]) => `${id} (${count} times)`);
 }
 """
 
@@ -57,10 +68,15 @@ def dangling_references(page: Page) -> list[str]:
     return page.evaluate(_DANGLING_REFERENCES)
 
 
+def duplicate_ids(page: Page) -> list[str]:
+    return page.evaluate(_DUPLICATE_IDS)
+
+
 def assert_accessible_basics(page: Page) -> None:
-    """One h1, every field labelled, no label or description pointing at nothing."""
+    """One h1, every field labelled, ids unique, no label or description pointing at nothing."""
     assert page.locator("h1").count() == 1, f"{page.url} has {page.locator('h1').count()} h1 headings"
     assert unlabelled_fields(page) == [], f"{page.url} has fields without a label"
+    assert duplicate_ids(page) == [], f"{page.url} uses an id twice"
     assert dangling_references(page) == [], f"{page.url} refers to ids that are not on the page"
 
 
@@ -88,3 +104,20 @@ def mark_document(page: Page) -> None:
 def same_document(page: Page) -> bool:
     """True while the page has only been updated in place since mark_document()."""
     return page.evaluate("window.__legerMarker === 'still here'")
+
+
+def record_html(page: Page) -> list[tuple[str, str]]:
+    """Every HTML answer (page or htmx fragment) the page receives from now on, as (url, body).
+
+    Bodies are read as they pass through, since a browser drops them once it navigates away.
+    """
+    received: list[tuple[str, str]] = []
+
+    def keep(route: Route) -> None:
+        response = route.fetch()
+        if "text/html" in response.headers.get("content-type", ""):
+            received.append((route.request.url, response.text()))
+        route.fulfill(response=response)
+
+    page.route("**/*", keep)
+    return received
