@@ -278,9 +278,13 @@ def _models_step(
         for option in options
     ]
     others = [row for row in rows if not row.checked and option_matches(row.option, matching)]
+    chosen_rows = [row for row in rows if row.checked]
     return {
         "form": form,
-        "chosen_rows": [row for row in rows if row.checked],
+        # The autosave refills these error areas: the list's, and the provider pickers of the ticked models (the
+        # only ones a message can be about, and always on the page).
+        "error_fields": [form["models"], *(row.provider_field for row in chosen_rows if row.provider_field)],
+        "chosen_rows": chosen_rows,
         "other_rows": others[:MODEL_ROWS],
         "match_count": len(others),
         "needs_key": needs_key,
@@ -473,6 +477,7 @@ def _routes_step(
         )
     return {
         "form": form,
+        "error_fields": [field for row in rows for part, field in row.fields.items() if part in ("exposed", mode)],
         "route_rows": rows,
         "tailnet": tailnet,
         "exposure": mode,
@@ -588,6 +593,7 @@ def wizard_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     context["saved_at"] = timezone.localtime() if saved else None
     if request.htmx and not going_on:
         # An autosave: only the status, the errors and the indicator change; the inputs stay as typed.
+        context.setdefault("error_fields", list(form))
         return _render_step(request, release, step, context, template="releases/_autosave.html")
     response = _render_step(
         request, release, step, context, template=f"releases/steps/{step}.html#form" if request.htmx else None
