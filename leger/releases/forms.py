@@ -16,8 +16,6 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-MAX_NAME_LENGTH = 200
-
 
 def error_messages(error: ValidationError) -> dict[str, list[str]]:
     """A service's ValidationError as key → messages; a bare list of messages lands on ``__all__``."""
@@ -64,16 +62,22 @@ class ServiceErrorsMixin:
 
 
 class ReleaseNameForm(forms.Form):
+    # Whether a name is acceptable (present, not too long) is the service's rule; a browser limit would cut a
+    # long name silently where the service says what to change.
     name = forms.CharField(
         label="Name",
-        max_length=MAX_NAME_LENGTH,
+        required=False,
         help_text="Tells your releases apart, e.g. “home box” or “with web search”.",
-        error_messages={
-            "required": "Give the release a name, e.g. “home box”.",
-            "max_length": f"Use at most {MAX_NAME_LENGTH} characters for the name.",
-        },
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+
+
+class SubmittedChoicesField(forms.TypedMultipleChoiceField):
+    """Takes every value posted: whether a model or a selection may go into a release is the service's rule, and
+    its message (a key is missing, the selection is inactive) says more than “not one of the choices”."""
+
+    def valid_value(self, value: Any) -> bool:
+        return True
 
 
 # --- step 1: models ---------------------------------------------------------------------------------------------
@@ -101,12 +105,7 @@ class ModelOption:
 class ModelsForm(ServiceErrorsMixin, forms.Form):
     section = "models"
 
-    models = forms.MultipleChoiceField(
-        label="Models",
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        error_messages={"invalid_choice": "There is no model “%(value)s” you can choose; pick one from the list."},
-    )
+    models = SubmittedChoicesField(label="Models", required=False, widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args: Any, options: Sequence[ModelOption], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -126,13 +125,13 @@ class ModelsForm(ServiceErrorsMixin, forms.Form):
 
     def to_inputs(self) -> list[dict[str, str | None]]:
         """``[{"model": id, "provider": id|None}]`` in the order of the list; None lets the service choose."""
-        chosen = set(self.cleaned_data["models"])
-        inputs: list[dict[str, str | None]] = []
-        for option in self.options.values():
-            if option.id in chosen:
-                provider = self.cleaned_data.get(option.provider_field) or None
-                inputs.append({"model": option.id, "provider": provider})
-        return inputs
+        chosen = list(dict.fromkeys(self.cleaned_data["models"]))
+        order = {option_id: position for position, option_id in enumerate(self.options)}
+        chosen.sort(key=lambda model_id: order.get(model_id, len(order)))
+        return [
+            {"model": model_id, "provider": self.cleaned_data.get(f"provider-{model_id}") or None}
+            for model_id in chosen
+        ]
 
 
 # --- step 2: services -------------------------------------------------------------------------------------------
@@ -141,14 +140,12 @@ class ModelsForm(ServiceErrorsMixin, forms.Form):
 class ServicesForm(ServiceErrorsMixin, forms.Form):
     section = "services"
 
-    services = forms.TypedMultipleChoiceField(
+    services = SubmittedChoicesField(
         label="Add-on services",
         required=False,
         coerce=int,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={
-            "invalid_choice": "Selection %(value)s is not one of your add-on services; pick one from the list."
-        },
+        error_messages={"invalid_choice": "“%(value)s” is not a selection; pick services from the list."},
     )
 
     def __init__(self, *args: Any, selections: Iterable[tuple[int, str]], **kwargs: Any) -> None:

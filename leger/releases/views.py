@@ -698,14 +698,18 @@ def _detail_context(request: HttpRequest, release: Release) -> dict[str, Any]:
         files = list(selectors.release_files(release=release).defer("content"))
         manifest = selectors.release_files(release=release).filter(path="manifest.json").first()
         manifest_url = selectors.release_manifest_url(release=release)
+        others = [
+            other
+            for other in selectors.release_list(owner=request.user)
+            if other.pk != release.pk and other.status == Release.Status.PUBLISHED
+        ]
+        earlier = [other for other in others if (other.version or 0) < (release.version or 0)]
         context.update(
             files=files,
             total_size=sum(file.size for file in files),
-            others=[
-                other
-                for other in selectors.release_list(owner=request.user)
-                if other.pk != release.pk and other.status == Release.Status.PUBLISHED
-            ],
+            others=others,
+            # Compared by default with the release just before it: what changed in this one.
+            previous_id=max(earlier, key=lambda other: other.version or 0).pk if earlier else None,
             manifest_url=manifest_url,
             secrets=_manifest_secrets([manifest] if manifest else []),
             install=install_commands(release, manifest_url),

@@ -222,7 +222,7 @@ def test_a_new_release_needs_a_name_and_htmx_gets_the_form_back_with_the_message
 
 def test_renaming_a_draft_keeps_the_name_typed_when_it_is_refused(draft: Release, alice_client: Client) -> None:
     response = alice_client.post(f"/releases/{draft.pk}/name/", {"name": "x" * 201}, **HTMX)
-    assert "at most 200 characters" in response.content.decode()
+    assert "under 200 characters" in response.content.decode()
     assert 'value="' + "x" * 201 + '"' in response.content.decode()
     response = alice_client.post(f"/releases/{draft.pk}/name/", {"name": "living room"}, **HTMX)
     assert "Renamed" in response.content.decode()
@@ -319,7 +319,7 @@ def test_a_model_that_cannot_be_chosen_is_refused_and_nothing_is_saved(draft: Re
     response = alice_client.post(step_url(draft, "models"), {"models": ["qwen3-4b", "gpt-4o-mini"]}, **HTMX)
     page = response.content.decode()
     assert "Not saved" in page
-    assert "gpt-4o-mini" in errors_of(page, "id_models")
+    assert "needs a key for one of its providers" in errors_of(page, "id_models")
     assert inputs(draft)["models"] == [{"model": "qwen3-4b", "provider": None}]
 
 
@@ -342,6 +342,7 @@ def test_a_step_link_gets_the_wizard_fragment_and_a_plain_visit_the_whole_page(
 ) -> None:
     fragment = alice_client.get(step_url(draft, "models"), **htmx("wizard")).content.decode()
     assert "<html" not in fragment and 'id="wizard-steps"' in fragment and "Step 1 of 4" in fragment
+    assert "<title>home · Models · Leger</title>" in fragment  # htmx takes the page title from it
     page = alice_client.get(step_url(draft, "models")).content.decode()
     assert "<html" in page and 'id="wizard"' in page
     history = alice_client.get(step_url(draft, "models"), HTTP_HX_HISTORY_RESTORE_REQUEST="true", **htmx("wizard"))
@@ -390,7 +391,9 @@ def test_the_services_step_refuses_a_selection_that_is_not_offered(draft: Releas
     services.release_update(release=draft, models=[{"model": "claude-3.5-haiku"}])
     passed(draft, "models")
     response = alice_client.post(step_url(draft, "services"), {"services": ["999999"]}, **HTMX)
-    assert "999999 is not one of your add-on services" in errors_of(response.content.decode(), "id_services")
+    assert "no marketplace selection 999999 of yours" in errors_of(response.content.decode(), "id_services")
+    response = alice_client.post(step_url(draft, "services"), {"services": ["three"]}, **HTMX)
+    assert "“three” is not a selection" in errors_of(response.content.decode(), "id_services")
     assert inputs(draft)["services"] == []
 
 
@@ -650,3 +653,7 @@ def test_a_cut_releases_wizard_is_read_only(
     assert release.inputs == before
     page = alice_client.get(f"/releases/{release.pk}/openwebui/").content.decode()
     assert re.search(r'name="WEBUI_NAME"[^>]*disabled', page)
+    # Its summary says what it was cut from, with no cut button.
+    page = alice_client.get(f"/releases/{release.pk}/summary/").content.decode()
+    assert "What version 1 was cut from" in page and "Claude 3.5 Haiku" in page
+    assert "Cut and publish" not in page and "<code>litellm/config.yaml</code>" in page

@@ -199,7 +199,7 @@ def test_the_diff_shows_each_changed_file_and_what_was_added(
     first = publish()
     second = publish(models=[{"model": "claude-3.5-haiku"}, {"model": "qwen3-4b"}])
     page = alice_client.get(f"/releases/{second.pk}/").content.decode()
-    assert f'<option value="{first.pk}">v1' in page
+    assert f'<option value="{first.pk}" selected>v1' in page  # the one before it, by default
     response = alice_client.get(f"/releases/{second.pk}/diff/?against={first.pk}")
     page = response.content.decode()
     assert response.status_code == 200
