@@ -21,7 +21,7 @@ from leger.celery import app
 from leger.releases import services
 from leger.releases.models import Release
 from tests.releases import test_services_setup as setup
-from tests.releases.test_services_setup import minimal_draft
+from tests.releases.test_services_setup import forget_celery_connections, minimal_draft
 from tests.services import database_url_for_worker
 
 catalog = setup.catalog
@@ -40,6 +40,9 @@ def in_process(settings, tmp_path) -> Iterator[Path]:
     settings.LEGER_RELEASES_DIR = tmp_path
     yield tmp_path
     app.conf.task_always_eager = saved
+    # The eager runs built Celery's routing and result backend from this configuration; later tests may
+    # bring a real worker with another one.
+    forget_celery_connections()
 
 
 def cut_release(**options: Any) -> str:

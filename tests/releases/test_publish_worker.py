@@ -22,7 +22,12 @@ from leger.releases import services
 from leger.releases.models import Promotion, Release
 from leger.releases.publishing import latest_key
 from tests.releases import test_services_setup as setup
-from tests.releases.test_services_setup import full_draft, minimal_draft, wait_until_done
+from tests.releases.test_services_setup import (
+    forget_celery_connections,
+    full_draft,
+    minimal_draft,
+    wait_until_done,
+)
 from tests.services import S3_ENV
 
 catalog = setup.catalog
@@ -30,6 +35,12 @@ full_user = setup.full_user
 ready_user = setup.ready_user
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _route_to_the_worker(celery_worker: Any) -> None:
+    """Send tasks to the test worker's queue even after an eager ``.delay()`` earlier in the session."""
+    forget_celery_connections()
 
 
 @pytest.fixture

@@ -134,3 +134,15 @@ def full_draft(setup: dict[str, Any], name: str = "everything") -> Release:
         openwebui={"WEBUI_NAME": "Everything", "TASK_MODEL": "qwen3-4b", "RAG_TOP_K": "8", "ENABLE_CHANNELS": "on"},
         routes={"searxng": {"exposed": True}, "jupyter": {"exposed": True, "port": 8890}},
     )
+
+
+def forget_celery_connections() -> None:
+    """Drop what Celery built on first use (routing, producer pool, result backend) so it is built again.
+
+    Celery keeps them from the first ``.delay()``, even an eager one; the real-worker fixture reconfigures the
+    app later in the session (another broker, queue and result backend), which only takes effect afterwards.
+    """
+    from leger.celery import app
+
+    app.__dict__.pop("amqp", None)
+    app._local.__dict__.pop("backend", None)
