@@ -230,9 +230,7 @@ class Release(models.Model):
     error = models.TextField(blank=True, help_text="Why publishing failed, naming the file and line if it can.")
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of publishing done.")
     manifest_key = models.CharField(max_length=300, blank=True, help_text="Object key of this release's manifest.")
-    cloned_from = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="clones"
-    )
+    cloned_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="clones")
     cut_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
