@@ -277,7 +277,7 @@ def _models_step(
         )
         for option in options
     ]
-    others = [row for row in rows if not row.checked and option_matches(row.option, matching)]
+    others = [row for row in rows if not row.checked and _matches(row.option, matching)]
     chosen_rows = [row for row in rows if row.checked]
     return {
         "form": form,
@@ -295,7 +295,7 @@ def _models_step(
     }
 
 
-def option_matches(option: ModelOption, matching: set[str] | None) -> bool:
+def _matches(option: ModelOption, matching: set[str] | None) -> bool:
     return matching is None or option.id in matching
 
 
@@ -366,11 +366,12 @@ def _service_row(selection: Any) -> SimpleNamespace:
         facts.append(f"uses your {selection.credential.provider.name} key “{selection.credential.label}”")
     elif service.requires_api_key:
         facts.append("needs a key: choose one for it on the marketplace")
+    text = "; ".join(facts)
     return SimpleNamespace(
         id=selection.pk,
         name=service.name,
         self_hosted=service.self_hosted,
-        facts="; ".join(facts).capitalize() + ("." if facts else ""),
+        facts=f"{text[:1].upper()}{text[1:]}." if text else "",
         configure_url=reverse("marketplace:configure", args=[service.pk]),
         available=True,
         unavailable_reason="",

@@ -378,6 +378,7 @@ def test_the_services_step_groups_active_selections_by_slot_and_saves_the_choice
     passed(draft, "models")
     page = alice_client.get(step_url(draft, "services")).content.decode()
     assert "SearXNG" in page and "Qdrant" in page
+    assert "Sets WEB_SEARCH_ENGINE=searxng." in page
     assert re.search(r"<legend>Web search", page, re.I)
     response = alice_client.post(step_url(draft, "services"), {"services": [str(searxng.pk)]}, **HTMX)
     assert "Saved at" in response.content.decode()
