@@ -71,6 +71,7 @@ NEEDS_KEY_ROWS = 8
 EXPOSURE_LABELS = {"port": "a port per service", "path": "a path per service", "subdomain": "a subdomain per service"}
 # String settings that name a model: the wizard suggests the models chosen in step 1.
 MODEL_VARIABLES = {"DEFAULT_MODELS", "TASK_MODEL", "TASK_MODEL_EXTERNAL"}
+OPEN_CHANGES = 5
 
 
 def _release(request: HttpRequest, pk: int) -> Release:
@@ -838,6 +839,13 @@ def diff_html(text: str) -> SafeString:
     return mark_safe(pygments_highlight(text, DiffLexer(), HtmlFormatter(**_FORMATTER_OPTIONS)))  # noqa: S308
 
 
+def _change(path: str, text: str) -> SimpleNamespace:
+    lines = text.splitlines()
+    added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
+    removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
+    return SimpleNamespace(path=path, html=diff_html(text), added=added, removed=removed)
+
+
 @require_GET
 def release_file(request: HttpRequest, pk: int, path: str) -> HttpResponse:
     release = _published(request, pk)
@@ -892,5 +900,7 @@ def release_diff(request: HttpRequest, pk: int) -> HttpResponse:
                 status = 400
             else:
                 context["diff"] = diff
-                context["changes"] = [(change.path, diff_html(change.diff)) for change in diff.changed]
+                context["changes"] = [_change(change.path, change.diff) for change in diff.changed]
+                # A few changed files are shown open; many are listed closed with their counts, to open one by one.
+                context["open_changes"] = len(diff.changed) <= OPEN_CHANGES
     return render(request, "releases/diff.html", context, status=status)

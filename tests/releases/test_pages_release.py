@@ -208,6 +208,10 @@ def test_the_diff_shows_each_changed_file_and_what_was_added(
     assert "qwen3-4b" in page
     assert "v1/litellm/config.yaml" in page and "v2/litellm/config.yaml" in page
     assert 'class="highlight"' in page
+    # Each changed file says how much changed; v2's LiteLLM config gains the local model's entry.
+    summary = re.search(r"<summary><code>litellm/config.yaml</code>.*?</summary>", page, re.S).group(0)
+    added, removed = map(int, re.search(r"(\d+) lines? added, (\d+) removed", summary).groups())
+    assert added > removed
     # Comparing the other way round works too.
     assert alice_client.get(f"/releases/{first.pk}/diff/?against={second.pk}").status_code == 200
 
