@@ -11,6 +11,7 @@ plain forms and redirects.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -71,7 +72,6 @@ NEEDS_KEY_ROWS = 8
 EXPOSURE_LABELS = {"port": "a port per service", "path": "a path per service", "subdomain": "a subdomain per service"}
 # String settings that name a model: the wizard suggests the models chosen in step 1.
 MODEL_VARIABLES = {"DEFAULT_MODELS", "TASK_MODEL", "TASK_MODEL_EXTERNAL"}
-OPEN_CHANGES = 5
 
 
 def _release(request: HttpRequest, pk: int) -> Release:
@@ -839,11 +839,20 @@ def diff_html(text: str) -> SafeString:
     return mark_safe(pygments_highlight(text, DiffLexer(), HtmlFormatter(**_FORMATTER_OPTIONS)))  # noqa: S308
 
 
+# How a file names its release (a comment, a Description=, a version= label, the manifest's "version"), to tell apart
+# files where nothing but that changed.
+_VERSION_MENTION = re.compile(r'\bv\d+\b|(?<="version": )\d+|(?<=version=)\d+')
+
+
 def _change(path: str, text: str) -> SimpleNamespace:
-    lines = text.splitlines()
-    added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
-    removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
-    return SimpleNamespace(path=path, html=diff_html(text), added=added, removed=removed)
+    added = [line[1:] for line in text.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    removed = [line[1:] for line in text.splitlines() if line.startswith("-") and not line.startswith("---")]
+    only_version = sorted(_VERSION_MENTION.sub("#", line) for line in added) == sorted(
+        _VERSION_MENTION.sub("#", line) for line in removed
+    )
+    return SimpleNamespace(
+        path=path, html=diff_html(text), added=len(added), removed=len(removed), only_version=only_version
+    )
 
 
 @require_GET
@@ -900,7 +909,6 @@ def release_diff(request: HttpRequest, pk: int) -> HttpResponse:
                 status = 400
             else:
                 context["diff"] = diff
+                # Files where only the version number changed are folded, so the real changes stand out.
                 context["changes"] = [_change(change.path, change.diff) for change in diff.changed]
-                # A few changed files are shown open; many are listed closed with their counts, to open one by one.
-                context["open_changes"] = len(diff.changed) <= OPEN_CHANGES
     return render(request, "releases/diff.html", context, status=status)
