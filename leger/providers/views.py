@@ -56,6 +56,12 @@ def _render_keys(
     return render(request, template_for(request, INDEX_PAGE, "keys"), context)
 
 
+def _ids_for(credential: Credential) -> str:
+    # Rename and replace forms open inside /providers/, beside the add form: their fields need ids of their own
+    # so each label names its own field.
+    return f"id_credential{credential.pk}_%s"
+
+
 def _row_saved(request: HttpRequest, credential: Credential, notice: str) -> HttpResponse:
     if request.htmx:
         return render(request, f"{INDEX_PAGE}#credential", {"credential": credential, "row_notice": notice})
@@ -117,7 +123,7 @@ def credential_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def credential_rename(request: HttpRequest, pk: int) -> HttpResponse:
     credential = credential_get(owner=request.user, id=pk)
     if request.method == "POST":
-        form = CredentialRenameForm(request.POST)
+        form = CredentialRenameForm(request.POST, auto_id=_ids_for(credential))
         if form.is_valid():
             try:
                 services.credential_rename(
@@ -128,7 +134,7 @@ def credential_rename(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 return _row_saved(request, credential, f"Renamed to “{credential.label}”.")
     else:
-        form = CredentialRenameForm(initial={"label": credential.label})
+        form = CredentialRenameForm(initial={"label": credential.label}, auto_id=_ids_for(credential))
     context = {"credential": credential, "form": form}
     return render(request, template_for(request, "providers/credential_rename.html", "form"), context)
 
@@ -138,7 +144,7 @@ def credential_rename(request: HttpRequest, pk: int) -> HttpResponse:
 def credential_replace(request: HttpRequest, pk: int) -> HttpResponse:
     credential = credential_get(owner=request.user, id=pk)
     if request.method == "POST":
-        form = CredentialReplaceForm(request.POST)
+        form = CredentialReplaceForm(request.POST, auto_id=_ids_for(credential))
         if form.is_valid():
             try:
                 services.credential_rotate(
@@ -149,7 +155,7 @@ def credential_replace(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 return _row_saved(request, credential, "Key replaced; the next release uses the new one.")
     else:
-        form = CredentialReplaceForm()
+        form = CredentialReplaceForm(auto_id=_ids_for(credential))
     context = {"credential": credential, "form": form}
     return render(request, template_for(request, "providers/credential_replace.html", "form"), context)
 
