@@ -7,9 +7,9 @@ returns any extra url patterns (plain APIViews).
 from __future__ import annotations
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from leger import api_tokens
 from leger.catalog import api as catalog_api
 from leger.marketplace import api as marketplace_api
 from leger.providers import api as providers_api
@@ -24,7 +24,7 @@ for section in (catalog_api, providers_api, marketplace_api, tailnet_api, releas
     extra += section.register(router)
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", api_tokens.TokenView.as_view(), name="api-token"),
     *extra,
     *router.urls,
 ]

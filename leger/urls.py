@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from leger import views
+from leger import api_tokens, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,6 +17,7 @@ urlpatterns = [
     path("marketplace/", include("leger.marketplace.urls")),
     path("settings/", include("leger.tailnet.urls")),
     path("releases/", include("leger.releases.urls")),
+    path("account/", include(api_tokens)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("leger.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
