@@ -39,6 +39,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+# The server's log outlives pytest's rotating temporary folders, for reading after a failure (CI keeps it).
+SERVER_LOG = REPO / "test-artifacts" / "e2e" / "server.log"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 # Long enough for a busy 2-core machine, short enough that a broken page fails fast.
@@ -84,7 +86,9 @@ def leger_server(
     cookies may travel over plain HTTP: it is loopback, and there is no TLS in front of it.
     """
     var_dir = tmp_path_factory.mktemp("leger-var")
-    log = var_dir / "gunicorn.log"
+    log = SERVER_LOG
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_bytes(b"")
     env = {
         **celery_worker.env,  # DATABASE_URL of the test database, broker, queue, bucket on the moto server
         "DEBUG": "0",
@@ -157,6 +161,16 @@ def browser() -> Iterator[object]:
     monkeypatch.undo()
 
 
+def _server_errors(log: Path, *, since: int, limit: int = 6000) -> str:
+    """The tracebacks and 5xx lines the server logged since byte `since`, for a failing test's report."""
+    with log.open("rb") as handle:
+        handle.seek(since)
+        text = handle.read().decode(errors="replace")
+    lines = [line for line in text.splitlines() if "Traceback" in line or '" 50' in line or "Error" in line]
+    tracebacks = text[text.rfind("Traceback") :] if "Traceback" in text else ""
+    return ("\n".join(lines[-20:]) + "\n" + tracebacks)[-limit:].strip()
+
+
 def _test_name(request: pytest.FixtureRequest) -> str:
     name = request.node.name.removeprefix("test_")
     return "".join(char if char.isalnum() or char in "-_" else "-" for char in name)
@@ -169,6 +183,7 @@ def page(browser, leger_server: LegerServer, request: pytest.FixtureRequest) -> 
     failure_shot.unlink(missing_ok=True)  # a failure screenshot always belongs to the latest run
     context = browser.new_context(viewport=DESKTOP, base_url=leger_server.url)
     context.set_default_timeout(TIMEOUT_MS)
+    log_start = leger_server.log.stat().st_size
     console_errors: list[str] = []
     new_page = context.new_page()
     new_page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
@@ -177,6 +192,11 @@ def page(browser, leger_server: LegerServer, request: pytest.FixtureRequest) -> 
     yield new_page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
+        errors = _server_errors(leger_server.log, since=log_start)
+        if errors:
+            print(f"server errors (whole log: {leger_server.log}):\n{errors}")
+        if console_errors:
+            print("browser console errors:\n" + "\n".join(console_errors))
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         try:
             new_page.screenshot(path=str(failure_shot), full_page=True)

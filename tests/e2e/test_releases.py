@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import re
+import secrets
+import tarfile
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Page, expect
+
+from leger.catalog.models import Provider
+from leger.marketplace.models import Service
+from leger.marketplace.services import selection_create
+from leger.providers.services import credential_create
+from leger.releases.models import Release
+from leger.tailnet.services import tailnet_settings_put
+from tests.e2e.pages import assert_accessible_basics
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+# A cut goes through the real worker and the loopback bucket; give it more than a page load.
+PUBLISH_TIMEOUT_MS = 90_000
+
+
+@pytest.fixture
+def configured(user: User, catalog) -> str:
+    """What the other sections hold before a first release: a key, an add-on, tailnet settings."""
+    key = "sk-ant-api03-" + secrets.token_urlsafe(36).replace("-", "x").replace("_", "y")
+    credential_create(owner=user, provider=Provider.objects.get(pk="anthropic"), label="work", value=key)
+    selection_create(owner=user, service=Service.objects.get(pk="searxng"))
+    tailnet_settings_put(owner=user, tailnet="tail1234.ts.net", hostname="box", exposure="port", custom_domain="")
+    return key
+
+
+def saved(page: Page) -> None:
+    expect(page.locator("#save-status")).to_contain_text("Saved at")
+
+
+def continue_to(page: Page, title: str) -> None:
+    page.get_by_role("button", name=f"Save and continue to {title}").click()
+    expect(page.get_by_role("navigation", name="Release steps").locator("[aria-current=step]")).to_contain_text(title)
+
+
+def wait_until_published(page: Page, version: int) -> None:
+    expect(page.get_by_role("heading", name="Install it")).to_be_visible(timeout=PUBLISH_TIMEOUT_MS)
+    expect(page.locator("#release-body .badge").first).to_have_text("Published")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"v{version}")
+
+
+def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_the_next(
+    signed_in: Page, user: User, configured: str, screenshot, tmp_path
+) -> None:
+    page = signed_in
+    key = configured
+    page.goto("/releases/")
+    assert_accessible_basics(page)
+    screenshot("index-empty")
+    screenshot("index-empty", phone=True)
+    page.get_by_label("Name").fill("Home box")
+    page.get_by_role("button", name="Start a new release").click()
+
+    # Step 1: the models. Only models with a key (or local ones) can be ticked; a tick saves itself.
+    expect(page.get_by_role("heading", name="Step 1 of 4: Models")).to_be_visible()
+    assert_accessible_basics(page)
+    page.get_by_role("searchbox", name="Search models").fill("claude 3 haiku")
+    haiku = page.get_by_role("checkbox", name="Claude 3 Haiku", exact=True)
+    haiku.check()
+    saved(page)
+    expect(page.get_by_role("list", name="Models in this release")).to_contain_text("Claude 3 Haiku")
+    screenshot("step-models")
+    continue_to(page, "Add-on services")
+
+    # Step 2: the add-on services configured on the marketplace.
+    page.get_by_role("checkbox", name="SearXNG").check()
+    saved(page)
+    screenshot("step-services")
+    continue_to(page, "Open WebUI settings")
+
+    # Step 3: Open WebUI's own settings.
+    page.get_by_label("Instance name").fill("Robin's first AI")
+    page.get_by_label("Instance name").blur()
+    saved(page)
+    screenshot("step-openwebui")
+    continue_to(page, "Routes")
+
+    # Step 4: routes on the tailnet, by port (the settings' mode).
+    expect(page.locator("#route-openwebui")).to_contain_text("https://box.tail1234.ts.net:3000")
+    screenshot("step-routes")
+    continue_to(page, "Summary and cut")
+
+    expect(page.get_by_role("heading", name="Summary: check, then cut")).to_be_visible()
+    secrets_table = page.get_by_role("region", name=re.compile("Secrets the machine will need"))
+    expect(secrets_table).to_contain_text("anthropic_api_key")
+    assert key not in page.content()
+    assert_accessible_basics(page)
+    screenshot("summary")
+    page.get_by_role("button", name="Cut and publish version 1").click()
+
+    # The cut runs on the worker; the page follows it until it is published.
+    expect(page.get_by_role("status").filter(has_text="Cut “Home box” as version 1")).to_be_visible()
+    progress = page.locator("#release-progress")
+    expect(progress.or_(page.get_by_role("heading", name="Install it")).first).to_be_visible()
+    if progress.is_visible():  # the worker may already be done by the time the page is shown
+        expect(progress.get_by_role("progressbar", name="Publishing")).to_be_visible()
+        screenshot("publishing", of=progress)
+    wait_until_published(page, 1)
+    first = Release.objects.get(owner=user, version=1)
+    assert first.status == Release.Status.PUBLISHED
+    paths = list(first.files.order_by("path").values_list("path", flat=True))
+    files = page.get_by_role("region", name=re.compile(r"Files \(\d+\)"))
+    expect(files.get_by_role("row")).to_have_count(len(paths) + 1)
+    assert_accessible_basics(page)
+    screenshot("published")
+    screenshot("published", phone=True)
+
+    # A file, highlighted, as the machine will get it; no key in it.
+    env_path = next(path for path in paths if path.endswith("openwebui.env"))
+    files.get_by_role("link", name=env_path, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(env_path)
+    contents = page.get_by_role("region", name=f"Contents of {env_path}")
+    expect(contents).to_contain_text("Robin's first AI")
+    assert contents.locator("span[class]").count() > 0, "the file is not syntax-highlighted"
+    assert key not in page.content()
+    screenshot("file")
+    page.go_back()
+
+    # The archive holds every file of the release, under one folder.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name=re.compile(r"^Download home-box-v1")).click()
+    archive = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(archive)
+    assert archive.name == "home-box-v1.tar.gz"
+    with tarfile.open(archive) as tar:
+        members = {member.name: member for member in tar.getmembers() if member.isfile()}
+        assert sorted(name.removeprefix("home-box-v1/") for name in members) == paths
+        env = tar.extractfile(members[f"home-box-v1/{env_path}"]).read().decode()
+        assert "Robin's first AI" in env
+        for member in members.values():
+            assert key.encode() not in tar.extractfile(member).read()
+
+    # A second release from the first: clone, change one setting, cut again.
+    page.get_by_role("button", name="Clone into a new draft").click()
+    expect(page.get_by_role("heading", name="Step 1 of 4: Models")).to_be_visible()
+    # A clone is checked step by step again, carrying every choice over.
+    expect(page.get_by_role("checkbox", name="Claude 3 Haiku", exact=True)).to_be_checked()
+    continue_to(page, "Add-on services")
+    expect(page.get_by_role("checkbox", name="SearXNG")).to_be_checked()
+    continue_to(page, "Open WebUI settings")
+    expect(page.get_by_label("Instance name")).to_have_value("Robin's first AI")
+    page.get_by_label("Instance name").fill("Robin's second AI")
+    page.get_by_label("Instance name").blur()
+    saved(page)
+    continue_to(page, "Routes")
+    continue_to(page, "Summary and cut")
+    page.get_by_role("button", name="Cut and publish version 2").click()
+    wait_until_published(page, 2)
+
+    # What changed from v1 to v2: the instance name, in Open WebUI's environment file, shown open; files where
+    # only the version number in the header changed are folded away.
+    page.get_by_label("Compare version 2 with").select_option(label="v1 · Home box")
+    page.get_by_role("button", name="Show the differences").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("What changed from v1 to v2")
+    changed = page.get_by_role("region", name="Changed")
+    env_change = changed.locator("details").filter(has=page.get_by_label(f"Differences in {env_path}"))
+    env_diff = env_change.get_by_label(f"Differences in {env_path}")
+    expect(env_diff).to_be_visible()
+    expect(env_diff).to_contain_text("-WEBUI_NAME=Robin's first AI")
+    expect(env_diff).to_contain_text("+WEBUI_NAME=Robin's second AI")
+    caddyfile = changed.locator("details").filter(has=page.get_by_label("Differences in Caddyfile"))
+    expect(caddyfile.locator("summary")).to_contain_text("only the version number changed")
+    expect(caddyfile.get_by_label("Differences in Caddyfile")).to_be_hidden()
+    assert_accessible_basics(page)
+    screenshot("diff")
+    screenshot("diff", phone=True)
