@@ -132,6 +132,39 @@ class SelectionSecret:
     name: str  # the placeholder the release uses, e.g. mp_pgvector_pgvector_db_url
     env_var: str  # the Open WebUI variable it fills
     value: str
+    service: str = ""  # the marketplace service's name
+
+
+@dataclass(frozen=True)
+class SelectionSecretName:
+    name: str  # the placeholder the release uses
+    env_var: str  # the Open WebUI variable it fills
+    service: str  # the marketplace service's name, to say whose setting it is
+    selection_id: int
+
+
+def selection_secret_names(*, owner: AbstractBaseUser) -> list[SelectionSecretName]:
+    """The secret settings of every one of the owner's selections, by placeholder name; nothing decrypted.
+
+    Inactive selections count too: an earlier release that is promoted back still names their secrets.
+    """
+    names = []
+    for selection in Selection.objects.filter(owner=owner).exclude(secret_values={}).select_related("service"):
+        for variable in sorted(selection.secret_values):
+            names.append(
+                SelectionSecretName(selection.secret_name(variable), variable, selection.service.name, selection.pk)
+            )
+    return sorted(names, key=lambda entry: entry.name)
+
+
+def selection_secret_get(*, owner: AbstractBaseUser, name: str) -> SelectionSecret | None:
+    """The plaintext of one of the owner's secret settings by placeholder name, or None. Audit the read!"""
+    for entry in selection_secret_names(owner=owner):
+        if entry.name == name:
+            selection = Selection.objects.get(pk=entry.selection_id)
+            value = crypto.decrypt(selection.secret_values[entry.env_var])
+            return SelectionSecret(entry.name, entry.env_var, value, entry.service)
+    return None
 
 
 def selection_secrets(*, owner: AbstractBaseUser) -> list[SelectionSecret]:

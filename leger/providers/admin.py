@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from leger.providers import services
 from leger.providers.audit import AccessSource
 from leger.providers.forms import key_field
-from leger.providers.models import AuditEntry, Credential
+from leger.providers.models import AuditEntry, Credential, InternalSecret
 from leger.providers.selectors import key_providers
 
 
@@ -176,13 +176,42 @@ class CredentialAdmin(admin.ModelAdmin):
             self.message_user(request, refusal, messages.ERROR)
 
 
+@admin.register(InternalSecret)
+class InternalSecretAdmin(admin.ModelAdmin):
+    """Names only: the values are generated, never typed, and only the CLI endpoint hands them out.
+
+    Read-only, since changing or deleting one would lock an installed stack out of its own databases.
+    """
+
+    list_display = ["name", "owner", "created_at"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "owner__username"]
+    fields = ["name", "owner", "created_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InternalSecret]:
+        queryset = super().get_queryset(request)
+        if not request.user.is_superuser:
+            queryset = queryset.filter(owner=request.user)
+        return queryset
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: InternalSecret | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: InternalSecret | None = None) -> bool:
+        return False
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
     """Read-only: an audit log nobody can edit or delete from the admin."""
 
-    list_display = ["at", "action", "secret_name", "owner", "actor_name", "channel", "ip"]
+    list_display = ["at", "action", "secret_name", "kind", "owner", "actor_name", "channel", "ip"]
     list_select_related = ["owner"]
-    list_filter = ["action", "channel"]
+    list_filter = ["action", "kind", "channel"]
     search_fields = ["secret_name", "owner__username", "actor_name", "ip"]
     date_hierarchy = "at"
 

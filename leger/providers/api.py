@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,7 +19,7 @@ from rest_framework.routers import DefaultRouter
 from leger.providers import crypto, services
 from leger.providers.audit import AccessSource
 from leger.providers.models import AuditEntry, Credential
-from leger.providers.selectors import credential_list
+from leger.providers.selectors import credential_list, secret_list
 from leger.providers.serializers import (
     CredentialLabelSerializer,
     CredentialSerializer,
@@ -136,34 +136,37 @@ class CredentialViewSet(
 class SecretViewSet(viewsets.GenericViewSet):
     """For the Leger CLI: the caller's secret names, and one value by name.
 
-    Token authentication only, so a page open in a browser (which carries the
-    session cookie) can never read a value. Every value read is audited.
+    Every secret a release names is here: provider keys, the secret settings of marketplace selections and
+    the internal secrets Leger generated for the stack. Token authentication only, so a page open in a browser
+    (which carries the session cookie) can never read a value. Every value read is audited.
     """
 
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsAuthenticated]
     serializer_class = SecretSerializer
-    queryset = Credential.objects.none()
-    lookup_field = "secret_name"
+    queryset = Credential.objects.none()  # for the schema; the answers come from selectors.secret_list
     lookup_url_kwarg = "name"
-    lookup_value_regex = r"[a-z][a-z0-9_]*"
-
-    def get_queryset(self) -> Any:
-        return credential_list(owner=self.request.user)
+    lookup_value_regex = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(secret_list(owner=request.user))
         return self.get_paginated_response(SecretSerializer(page, many=True).data)
 
     @extend_schema(responses={200: SecretValueSerializer, 404: OpenApiResponse(description="No such secret.")})
     @sensitive_variables()
     def retrieve(self, request: Request, name: str | None = None) -> Response:
-        credential = self.get_object()
+        entry = next((entry for entry in secret_list(owner=request.user) if entry.name == name), None)
+        if entry is None:
+            raise NotFound("You have no secret of that name.")
         try:
-            value = services.credential_reveal(credential=credential, actor=request.user, source=_source(request))
+            revealed = services.secret_reveal(
+                owner=request.user, name=entry.name, actor=request.user, source=_source(request)
+            )
+        except services.SecretNotFound:
+            raise NotFound("You have no secret of that name.") from None
         except crypto.UndecryptableError:
             raise SecretUnreadable() from None
-        response = Response({**SecretSerializer(credential).data, "value": value})
+        response = Response({**SecretSerializer(entry).data, "value": revealed.value})
         response["Cache-Control"] = "no-store"
         return response
 

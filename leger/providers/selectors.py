@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 
 from leger.catalog.models import Provider
 from leger.providers import usage
-from leger.providers.models import KEYED_PROVIDER_KINDS, AuditEntry, Credential
+from leger.providers.models import KEYED_PROVIDER_KINDS, AuditEntry, Credential, InternalSecret, SecretKind
 
 
 def configured_provider_ids(*, user: AbstractBaseUser | AnonymousUser) -> set[str]:
@@ -32,6 +32,47 @@ def credential_list(*, owner: AbstractBaseUser) -> QuerySet[Credential]:
 def credential_get(*, owner: AbstractBaseUser, id: int) -> Credential:
     """One of the owner's credentials; 404 for anyone else's, as if it did not exist."""
     return get_object_or_404(credential_list(owner=owner), pk=id)
+
+
+@dataclass(frozen=True)
+class SecretEntry:
+    """One secret a release can name, without its value."""
+
+    name: str
+    kind: str  # SecretKind
+    env_var: str  # the variable it fills ("" for internal secrets: each release says where they go)
+    provider: str  # catalog provider id of a key, else ""
+    label: str  # a key's label, or the marketplace service a setting belongs to, else ""
+
+
+def secret_list(*, owner: AbstractBaseUser) -> list[SecretEntry]:
+    """Every secret of the owner by name, for the CLI: keys, marketplace secret settings and internal
+    secrets, in that order of precedence when names meet; three queries, nothing decrypted."""
+    from leger.marketplace.selectors import selection_secret_names
+
+    entries: dict[str, SecretEntry] = {}
+    for credential in credential_list(owner=owner):
+        entries.setdefault(
+            credential.secret_name,
+            SecretEntry(
+                credential.secret_name,
+                SecretKind.CREDENTIAL,
+                credential.env_var,
+                credential.provider_id,
+                credential.label,
+            ),
+        )
+    for setting in selection_secret_names(owner=owner):
+        entries.setdefault(
+            setting.name, SecretEntry(setting.name, SecretKind.SELECTION, setting.env_var, "", setting.service)
+        )
+    for name in InternalSecret.objects.filter(owner=owner).values_list("name", flat=True):
+        entries.setdefault(name, SecretEntry(name, SecretKind.INTERNAL, "", "", ""))
+    return [entries[name] for name in sorted(entries)]
+
+
+def internal_secret_names(*, owner: AbstractBaseUser) -> list[str]:
+    return list(InternalSecret.objects.filter(owner=owner).order_by("name").values_list("name", flat=True))
 
 
 def credential_usages(*, credential: Credential) -> list[str]:

@@ -191,6 +191,7 @@ def test_a_secret_value_is_served_to_its_owner_by_token_and_every_read_is_audite
         assert response.status_code == 200
         assert response.json() == {
             "name": "anthropic_api_key",
+            "kind": "credential",
             "env_var": "ANTHROPIC_API_KEY",
             "provider": "anthropic",
             "label": "work",
