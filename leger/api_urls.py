@@ -18,6 +18,9 @@ from leger.tailnet import api as tailnet_api
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+# No `.json` twins of every URL: the API speaks JSON only, and the twins handed a `format`
+# argument to actions that do not take one (a 500 on /releases/1/diff.json and the like).
+router.include_format_suffixes = False
 
 extra = []
 for section in (catalog_api, providers_api, marketplace_api, tailnet_api, releases_api):
