@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-
 from csp.constants import NONE, SELF
 
 from leger.lib.env import envbool, envint, envlist, envstr
