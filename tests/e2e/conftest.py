@@ -1,6 +1,6 @@
 """End-to-end fixtures: the app served on loopback for real, driven by Debian's chromium through Playwright.
 
-One session starts, once each: the moto S3 server and a Celery worker on Redis (tests/services.py), then
+The journeys start, once each: the moto S3 server and a Celery worker on Redis (tests/services.py), then
 gunicorn serving Leger against pytest-django's test database with the worker's environment (same broker
 queue, same bucket), so what a browser does goes through the same processes production uses. Each test
 gets a fresh browser context; tests are `transaction=True` so the server and the worker see their rows.
@@ -76,7 +76,8 @@ def _run(command: list[str], *, env: dict[str, str], what: str) -> None:
         raise RuntimeError(f"{what} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
-@pytest.fixture(scope="session")
+# Package scope: the server and the browser stop once the journeys are done, before the rest of the suite.
+@pytest.fixture(scope="package")
 def leger_server(
     celery_worker: CeleryWorker, django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LegerServer]:
@@ -137,9 +138,9 @@ def leger_server(
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
-    """One Debian chromium per session (never `playwright install`: CI's network refuses downloads)."""
+    """One Debian chromium for the journeys (never `playwright install`: CI's network refuses downloads)."""
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing; install it with scripts/install-browser"
         if os.environ.get("CI"):
@@ -149,8 +150,9 @@ def browser() -> Iterator[object]:
 
     expect.set_options(timeout=TIMEOUT_MS)
 
-    # Playwright's sync API keeps an asyncio loop running in this thread; Django sees it and refuses ORM
-    # calls from "async" code, although the tests' own code stays synchronous. Tell Django so.
+    # Playwright's sync API keeps an asyncio loop running in this thread while it is started; Django sees it
+    # and refuses ORM calls from "async" code, although the tests' own code stays synchronous. Tell Django so,
+    # until the browser stops (the package scope ends it before the rest of the suite runs).
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:

@@ -68,6 +68,7 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     saved(page)
     expect(page.get_by_role("list", name="Models in this release")).to_contain_text("Claude 3 Haiku")
     screenshot("step-models")
+    screenshot("step-models", phone=True)
     continue_to(page, "Add-on services")
 
     # Step 2: the add-on services configured on the marketplace.
@@ -94,6 +95,7 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     assert key not in page.content()
     assert_accessible_basics(page)
     screenshot("summary")
+    screenshot("summary", phone=True)
     page.get_by_role("button", name="Cut and publish version 1").click()
 
     # The cut runs on the worker; the page follows it until it is published.
@@ -122,6 +124,7 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     assert contents.locator("span[class]").count() > 0, "the file is not syntax-highlighted"
     assert key not in page.content()
     screenshot("file")
+    screenshot("file", phone=True)
     page.go_back()
 
     # The archive holds every file of the release, under one folder.
