@@ -163,6 +163,19 @@ class CeleryWorker:
             self.process.wait(timeout=10)
 
 
+def reset_celery_app(app) -> None:
+    """Drop what Celery built on first use (routing, producer pool, result backend) so it is built again.
+
+    Celery keeps them from the first ``.delay()``, even an eager one, so a reconfigured broker, queue or
+    result backend would otherwise only take effect in a new process.
+    """
+    # Not app.close(): that also deregisters the app, and shared tasks imported later would never reach it.
+    # Dropped, not closed: objects built earlier may still hold the old pool, and closing it under them fails.
+    app._pool = None
+    app.__dict__.pop("amqp", None)
+    app._local.__dict__.pop("backend", None)
+
+
 def database_url_for_worker() -> str:
     from django.db import connection
 
@@ -215,11 +228,11 @@ def celery_worker(
     worker.start()
     keys = ("broker_url", "result_backend", "task_always_eager", "task_default_queue")
     saved = {k: app.conf[k] for k in keys}
-    app.close()
     app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False, task_default_queue=queue)
+    reset_celery_app(app)
     yield worker
-    app.close()
     app.conf.update(saved)
+    reset_celery_app(app)
     worker.stop()
 
 

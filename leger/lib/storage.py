@@ -63,13 +63,19 @@ class LocalStore:
 
     def put(self, key: str, data: bytes, *, content_type: str = "text/plain; charset=utf-8") -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename, so a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write then rename, so a reader never sees half a file.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError as exc:
+            raise StoreError(f"Could not write {key!r} to {self.describe()}: {exc.strerror or exc}") from exc
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise StoreError(f"Could not write {key!r} to {self.describe()}: {exc.strerror or exc}") from exc
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -79,6 +85,8 @@ class LocalStore:
             return self._path(key).read_bytes()
         except FileNotFoundError:
             raise StoreError(f"No object {key!r} in {self.describe()}.") from None
+        except OSError as exc:
+            raise StoreError(f"Could not read {key!r} from {self.describe()}: {exc.strerror or exc}") from exc
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()

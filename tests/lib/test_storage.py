@@ -78,3 +78,10 @@ def test_an_unreachable_bucket_fails_with_a_store_error_without_credentials(sett
         store.put("u/v1/x", b"x")
     assert "very-secret-value" not in str(caught.value)
     assert "nowhere" in str(caught.value)
+
+
+def test_a_local_folder_that_cannot_be_written_fails_with_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "releases"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(StoreError, match="Could not write"):
+        LocalStore(blocker).put("u/v1/llm.network", b"[Network]\n")

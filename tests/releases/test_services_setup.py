@@ -137,12 +137,8 @@ def full_draft(setup: dict[str, Any], name: str = "everything") -> Release:
 
 
 def forget_celery_connections() -> None:
-    """Drop what Celery built on first use (routing, producer pool, result backend) so it is built again.
-
-    Celery keeps them from the first ``.delay()``, even an eager one; the real-worker fixture reconfigures the
-    app later in the session (another broker, queue and result backend), which only takes effect afterwards.
-    """
+    """Make the app pick up the real-worker fixture's broker, queue and result backend."""
     from leger.celery import app
+    from tests.services import reset_celery_app
 
-    app.__dict__.pop("amqp", None)
-    app._local.__dict__.pop("backend", None)
+    reset_celery_app(app)
