@@ -29,10 +29,11 @@ run: install
 	$(BIN)/python manage.py demo_user
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# The real programs the release tests feed rendered files to: caddy and Podman 5's quadlet generator.
-# (apt-get needs root; without it the release tests that need them skip locally, and fail in CI.)
+# The real programs the tests drive: caddy, Podman 5's quadlet generator and Debian's chromium.
+# (apt-get needs root; without it the tests that need them skip locally, and fail in CI.)
 tools:
 	scripts/install-tools || echo "warning: scripts/install-tools failed; tests needing caddy/quadlet will skip"
+	scripts/install-browser || echo "warning: scripts/install-browser failed; browser journeys will skip"
 
 # Install test dependencies and run the whole suite.
 test: install-dev tools
