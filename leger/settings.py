@@ -184,9 +184,11 @@ if not DEBUG:
 
 # REST API
 REST_FRAMEWORK = {
+    # Token first: DRF answers a missing, wrong or revoked token with the first class's
+    # challenge, so a client is told 401 (WWW-Authenticate: Token), not a bare 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "leger.lib.pagination.Pagination",
