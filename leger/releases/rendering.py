@@ -172,8 +172,12 @@ def env_line(name: str, value: Any) -> str:
 
 
 def comment_text(value: Any) -> str:
-    """Text inside a ``#`` comment of any of our formats: one line, no control characters."""
-    return re.sub(r"[\x00-\x1f\x7f]", " ", str(value))
+    """Text inside a ``#`` comment of any of our formats: one line, no control characters.
+
+    NEL and the Unicode line and paragraph separators go too: PyYAML (LiteLLM's reader) ends a comment at
+    them, so the rest of the text would be read as YAML.
+    """
+    return re.sub(r"[\x00-\x1f\x7f\x85\u2028\u2029]", " ", str(value))
 
 
 def env_value(value: Scalar) -> str:
@@ -647,6 +651,13 @@ def render(snapshot: Snapshot) -> dict[str, str]:
     def emit(path: str, text: str) -> None:
         if path in files:
             raise RenderError(f"two parts of the release both write {path}")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            # A lone surrogate (JSON allows "\ud800") cannot be written to a file or uploaded.
+            raise RenderError(
+                f"{path}: a value holds {text[error.start]!r}, which is not a Unicode character; remove it"
+            ) from None
         files[path] = text
 
     emit(network_file(plan.network), env.get_template("network/network.network.j2").render(context))
