@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -91,6 +92,9 @@ class CredentialViewSet(
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         """Rename a key. Its provider cannot change, and its value is replaced with `rotate`."""
         credential = self.get_object()
+        if not isinstance(request.data, Mapping):
+            # JSON null, a list or a bare string: there is no field to look at.
+            raise serializers.ValidationError({"label": ['Send an object, e.g. {"label": "work"}.']})
         refused = {}
         if "value" in request.data:
             refused["value"] = [
