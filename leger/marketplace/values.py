@@ -114,6 +114,21 @@ def _message(error: Any, variable: Variable | None) -> str:
     return error.message
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unstorable(text: str) -> str | None:
+    """Why ``text`` cannot be stored or written into a release file, if it cannot.
+
+    JSON can carry both (``\\u0000``, a lone ``\\ud800``), but PostgreSQL refuses them and no file can hold them.
+    """
+    if "\x00" in text:
+        return "Remove the NUL character (\\u0000); a setting cannot hold it."
+    if _SURROGATE.search(text):
+        return "Remove the lone surrogate (\\ud800 to \\udfff); it is not a Unicode character."
+    return None
+
+
 def values_errors(
     variables: Iterable[Variable],
     values: Mapping[str, Any],
@@ -148,6 +163,9 @@ def values_errors(
             continue
         name = str(error.absolute_path[0]) if error.absolute_path else ""
         errors.setdefault(name, []).append(_message(error, by_name.get(name)))
+    for name, value in values.items():
+        if isinstance(value, str) and (problem := _unstorable(value)):
+            errors.setdefault(str(name), []).append(problem)
     if not checking_secrets:
         present = set(present_secrets or ())
         for variable in variables:
