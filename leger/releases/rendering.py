@@ -175,9 +175,10 @@ def comment_text(value: Any) -> str:
     """Text inside a ``#`` comment of any of our formats: one line, no control characters.
 
     NEL and the Unicode line and paragraph separators go too: PyYAML (LiteLLM's reader) ends a comment at
-    them, so the rest of the text would be read as YAML.
+    them, so the rest of the text would be read as YAML. It also refuses a whole file holding C1 controls or
+    the non-characters U+FFFE/U+FFFF, even inside a comment.
     """
-    return re.sub(r"[\x00-\x1f\x7f\x85\u2028\u2029]", " ", str(value))
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]", " ", str(value))
 
 
 def env_value(value: Scalar) -> str:

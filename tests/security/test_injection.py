@@ -56,6 +56,7 @@ PAYLOADS = [
     "import /etc/passwd",
     "{$HOME} {env.HOME}",
     "esc\x1b[31mred",
+    "c1\x80\x9fcontrols \ufffe\uffff non-characters",
     "nul\x00byte",
     "lone \ud800 surrogate",
 ]
