@@ -35,6 +35,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from leger.releases.snapshot import (
     CORE_SERVICES,
     Addon,
+    AddonSecret,
     Route,
     Scalar,
     ServiceSpec,
@@ -284,7 +285,9 @@ class SecretUse:
     name: str
     target: str
     description: str
-    source: str  # "internal" (Leger generates it per owner) or "credential" (a key the user stored)
+    # "internal" (Leger generates it per owner), "credential" (a key the user stored) or "selection" (a secret
+    # setting of a marketplace selection)
+    source: str
 
 
 @dataclass
@@ -458,6 +461,12 @@ def _credential_use(owner: str, credential: Mapping[str, str]) -> SecretUse:
     return SecretUse(credential["secret"], credential["env_var"], f"Key for {owner}", "credential")
 
 
+def _addon_secret_use(addon: Addon, secret: AddonSecret) -> SecretUse:
+    if secret["source"] == "credential":
+        return _credential_use(f"add-on {addon['name']}", secret)
+    return SecretUse(secret["secret"], secret["env_var"], f"{secret['env_var']} of {addon['name']}", "selection")
+
+
 def _dedupe_secrets(uses: Iterable[SecretUse]) -> list[SecretUse]:
     seen: dict[tuple[str, str], SecretUse] = {}
     for use in uses:
@@ -515,6 +524,7 @@ def plan_release(snapshot: Snapshot) -> ReleasePlan:
                     )
                 if addon["credential"]:
                     plan.secrets.append(_credential_use(f"add-on {addon['name']}", addon["credential"]))
+                plan.secrets += [_addon_secret_use(addon, secret) for secret in addon["secrets"]]
         plan.secrets = _dedupe_secrets(plan.secrets)
         for config in service["config_files"]:
             plan.binds.append((f"./{config['path']}", config["mount"]))

@@ -330,11 +330,9 @@ def release_preview(*, release: Release) -> Preview:
         snapshot, problems = services.build_snapshot(
             release, version=owner.last_version + 1, cut_at=timezone.now(), world=world
         )
-        _, _, chosen = services.clean_services(services.inputs_of(release)["services"], world)
-        warnings = services.snapshot_warnings(chosen)
     else:
-        snapshot, problems, warnings = release.snapshot, [], []
-    preview = Preview(snapshot=snapshot, problems=problems, warnings=warnings)
+        snapshot, problems = release.snapshot, []
+    preview = Preview(snapshot=snapshot, problems=problems)
     if snapshot is None:
         return preview
     rendered, problems = services.render_snapshot(snapshot)

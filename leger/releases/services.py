@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from leger.catalog.models import LLM
     from leger.marketplace.models import Selection
     from leger.providers.models import Credential
-    from leger.releases.snapshot import Addon, CloudModel, LocalModel, Route, Snapshot
+    from leger.releases.snapshot import Addon, AddonSecret, CloudModel, LocalModel, Route, Snapshot
     from leger.tailnet.models import TailnetSettings
 
 logger = logging.getLogger(__name__)
@@ -683,6 +683,18 @@ def _snapshot_addon(selection: Selection, world: World) -> Addon:
             "secret": selection.credential.secret_name,
             "env_var": key_variables[0] if key_variables else selection.credential.env_var,
         }
+    secrets: list[AddonSecret] = []
+    if credential is not None:
+        # A key that fills several variables (image generation and edits) reaches each under the same name.
+        secrets += [
+            {"secret": credential["secret"], "env_var": variable, "source": "credential"}
+            for variable in list(service.key_variables or [])[1:]
+        ]
+    # Secret settings of the selection: placeholders only, the CLI fetches each value by its name.
+    secrets += [
+        {"secret": selection.secret_name(variable), "env_var": variable, "source": "selection"}
+        for variable in sorted(selection.secret_values or {})
+    ]
     container = None
     if service.self_hosted:
         container = service_spec_from_row(world.addon_containers[service.pk])
@@ -694,21 +706,9 @@ def _snapshot_addon(selection: Selection, world: World) -> Addon:
         "slot_variables": {name: str(value) for name, value in service.slot_assignment.items()},
         "variables": addon_variables(selection),
         "credential": credential,  # type: ignore[typeddict-item]
+        "secrets": secrets,
         "container": container,
     }
-
-
-def snapshot_warnings(selections: Sequence[Selection]) -> list[str]:
-    """What a release leaves out on purpose, for the summary page."""
-    warnings = []
-    for selection in selections:
-        for name in sorted(selection.secret_values or {}):
-            warnings.append(
-                f"{selection.service.name}: the secret setting {name} is not part of releases (a release never "
-                "holds a secret value); set it on the machine, or use a key from /providers where the service "
-                "takes one."
-            )
-    return warnings
 
 
 def build_snapshot(
@@ -946,6 +946,15 @@ def _enqueue(release_id: int) -> None:
     transaction.on_commit(lambda: publish_release.delay(release_id))
 
 
+def _ensure_internal_secrets(*, owner: AbstractBaseUser, manifest: Mapping[str, Any]) -> None:
+    """Give the owner a value for every internal secret the release names, so the CLI can fetch each one; the
+    values of earlier cuts stay, since an installed stack was set up with them."""
+    from leger.providers.services import internal_secrets_ensure
+
+    internal = {entry["name"]: entry["targets"] for entry in manifest["secrets"] if entry["source"] == "internal"}
+    internal_secrets_ensure(owner=owner, secrets_wanted=internal)
+
+
 def release_cut(*, release: Release, actor: AbstractBaseUser) -> Release:
     """Freeze the draft into a snapshot, give it the owner's next version, and queue its publishing.
 
@@ -963,10 +972,12 @@ def release_cut(*, release: Release, actor: AbstractBaseUser) -> Release:
         version = owner.last_version + 1
         cut_at = timezone.now().replace(microsecond=0)
         snapshot, problems = build_snapshot(locked, version=version, cut_at=cut_at, world=world)
+        rendered = None
         if snapshot is not None:
-            _, problems = render_snapshot(snapshot)
-        if problems:
+            rendered, problems = render_snapshot(snapshot)
+        if problems or rendered is None:
             raise ValidationError(problems)
+        _ensure_internal_secrets(owner=locked.owner, manifest=rendered.manifest)
         owner.last_version = version
         owner.save(update_fields=["last_version"])
         locked.status = Release.Status.QUEUED

@@ -16,8 +16,10 @@ Shape (``Snapshot`` below; ``SNAPSHOT_SCHEMA`` is the same as JSON Schema)::
     models          chosen models: cloud ones with provider, LiteLLM model string and the credential's secret
                     name + env var; local ones with what llama-swap needs to start them
     addons          chosen marketplace selections: slot and the slot's variable values, the add-on's Open
-                    WebUI variable values, its key as secret name + env var, and for self-hosted add-ons the
-                    container (a ServiceSpec with role addon)
+                    WebUI variable values, its key as secret name + env var (the first variable the key fills),
+                    every other secret Open WebUI reads for it (``secrets``: the key's further variables, source
+                    credential, and the selection's secret settings, source selection), and for self-hosted
+                    add-ons the container (a ServiceSpec with role addon)
     openwebui       the wizard's step-3 values: {VARIABLE: value}
     routes          per exposable container: exposed or not, published port, bind address, path, subdomain,
                     websocket
@@ -38,7 +40,8 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from jsonschema import Draft202012Validator
 
-SNAPSHOT_FORMAT = 1
+# 2: add-ons carry ``secrets`` (format 1 snapshots are upgraded on reading, see ``upgrade_snapshot``).
+SNAPSHOT_FORMAT = 2
 
 # The services every release runs; rendering has a template for each.
 CORE_SERVICES = (
@@ -155,13 +158,20 @@ class LocalModel(TypedDict):
     flash_attn: bool
 
 
+class AddonSecret(TypedDict):
+    secret: str  # the name the target machine stores the value under (a Podman secret)
+    env_var: str  # the Open WebUI variable it fills
+    source: Literal["credential", "selection"]  # a key from /providers, or a secret setting of the selection
+
+
 class Addon(TypedDict):
     id: str
     name: str
     slot: str
     slot_variables: dict[str, str]  # e.g. {"WEB_SEARCH_ENGINE": "searxng"}
     variables: dict[str, Scalar]  # the selection's Open WebUI variable values
-    credential: Credential | None  # its key and the Open WebUI variable the key fills
+    credential: Credential | None  # its key and the (first) Open WebUI variable the key fills
+    secrets: list[AddonSecret]  # every other variable Open WebUI reads from a secret for this add-on
     container: ServiceSpec | None  # self-hosted add-ons only
 
 
@@ -376,6 +386,17 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
                         },
                         "variables": {"type": "object", "propertyNames": _ENV, "additionalProperties": _SCALAR},
                         "credential": _or_null(_CREDENTIAL),
+                        "secrets": {
+                            "type": "array",
+                            "items": _obj(
+                                ["secret", "env_var", "source"],
+                                {
+                                    "secret": _SECRET_NAME,
+                                    "env_var": _ENV,
+                                    "source": {"enum": ["credential", "selection"]},
+                                },
+                            ),
+                        },
                         "container": _or_null(_SERVICE),
                     },
                 ),
@@ -430,8 +451,24 @@ def _where(path: Sequence[Any]) -> str:
     return text or "the snapshot"
 
 
+def upgrade_snapshot(data: Any) -> Any:
+    """``data`` in the current format: an older snapshot (stored by an earlier Leger) gets the fields added
+    since, with the values that render it exactly as before. Anything else comes back as it is."""
+    if not isinstance(data, dict) or data.get("format") != 1:
+        return data
+    upgraded = copy.deepcopy(data)
+    upgraded["format"] = SNAPSHOT_FORMAT
+    for addon in upgraded.get("addons") or []:
+        if isinstance(addon, dict):
+            addon.setdefault("secrets", [])
+    return upgraded
+
+
 def validate_snapshot(data: Any) -> Snapshot:
-    """Check ``data`` against SNAPSHOT_SCHEMA and its cross references; return it typed or raise SnapshotError."""
+    """Check ``data`` against SNAPSHOT_SCHEMA and its cross references; return it typed or raise SnapshotError.
+
+    A snapshot of an older format is upgraded first (the caller's data is not changed)."""
+    data = upgrade_snapshot(data)
     problems = [
         f"{_where(error.absolute_path)}: {error.message}"
         for error in sorted(_VALIDATOR.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
@@ -503,6 +540,17 @@ def _cross_reference_problems(snapshot: Snapshot) -> list[str]:
     secret_for_var: dict[str, tuple[str, str]] = {}
     credentials = [(f"model {m['id']!r}", m["credential"]) for m in snapshot["models"] if m["kind"] == "cloud"]
     credentials += [(f"add-on {a['id']!r}", a["credential"]) for a in snapshot["addons"] if a["credential"]]
+    credentials += [(f"add-on {a['id']!r}", s) for a in snapshot["addons"] for s in a["secrets"]]
+    # The CLI fetches a value by name alone, so one name must mean one kind of secret.
+    source_of: dict[str, tuple[str, str]] = {}
+    for owner, credential in credentials:
+        source = str(credential.get("source", "credential"))
+        first_source = source_of.setdefault(credential["secret"], (owner, source))
+        if first_source[1] != source:
+            problems.append(
+                f"{owner}: secret name {credential['secret']!r} is a {source} secret but {first_source[0]} uses it "
+                f"as a {first_source[1]} secret; give them different names"
+            )
     for owner, credential in credentials:
         if credential["secret"] in internal:
             problems.append(
@@ -518,6 +566,14 @@ def _cross_reference_problems(snapshot: Snapshot) -> list[str]:
         credential = addon["credential"]
         if credential and not is_openwebui_variable(credential["env_var"]):
             problems.append(f"add-on {addon['id']!r}: Open WebUI v0.12.4 does not read {credential['env_var']}")
+        for secret in addon["secrets"]:
+            if not is_openwebui_variable(secret["env_var"]):
+                problems.append(f"add-on {addon['id']!r}: Open WebUI v0.12.4 does not read {secret['env_var']}")
+            elif secret["env_var"] in RELEASE_OWNED_VARIABLES:
+                problems.append(
+                    f"add-on {addon['id']!r}: {secret['env_var']} is set by the release itself and cannot come "
+                    "from a secret"
+                )
 
     # Add-ons: one per slot, and every Open WebUI variable set once.
     slot_owner: dict[str, str] = {}
@@ -549,6 +605,12 @@ def _cross_reference_problems(snapshot: Snapshot) -> list[str]:
     for name, who in sorted(setters.items()):
         if len(who) > 1:
             problems.append(f"{name} is set by both {who[0]} and {who[1]}; keep it in one place")
+    for owner, credential in credentials:
+        if owner.startswith("add-on") and credential["env_var"] in setters:
+            problems.append(
+                f"{owner}: {credential['env_var']} comes from secret {credential['secret']!r} but "
+                f"{setters[credential['env_var']][0]} also sets it as a value; keep one"
+            )
     for who, values in layers:
         for name, value in values.items():
             if isinstance(value, str) and "\x00" in value:
@@ -743,6 +805,7 @@ def example_snapshot(
                     "slot_variables": dict(slot_variables),
                     "variables": dict(variables),
                     "credential": None,
+                    "secrets": [],
                     "container": service_spec(data),
                 }
             )
@@ -755,6 +818,45 @@ def example_snapshot(
                 "slot_variables": {"RAG_EMBEDDING_ENGINE": "openai"},
                 "variables": {"RAG_EMBEDDING_MODEL": "text-embedding-3-small"},
                 "credential": {"secret": "openai-api-key", "env_var": "RAG_OPENAI_API_KEY"},
+                "secrets": [],
+                "container": None,
+            }
+        )
+        # A key that fills two variables (generation and edits), so the same secret reaches both.
+        addons.append(
+            {
+                "id": "openai-images",
+                "name": "OpenAI images",
+                "slot": "image-generation",
+                "slot_variables": {"IMAGE_GENERATION_ENGINE": "openai"},
+                "variables": {"IMAGE_EDIT_ENGINE": "openai", "IMAGE_GENERATION_MODEL": "dall-e-3"},
+                "credential": {"secret": "openai-api-key", "env_var": "IMAGES_OPENAI_API_KEY"},
+                "secrets": [
+                    {"secret": "openai-api-key", "env_var": "IMAGES_EDIT_OPENAI_API_KEY", "source": "credential"}
+                ],
+                "container": None,
+            }
+        )
+        # A secret setting of a selection (not a key from /providers).
+        addons.append(
+            {
+                "id": "opentelemetry",
+                "name": "OpenTelemetry",
+                "slot": "opentelemetry",
+                "slot_variables": {},
+                "variables": {
+                    "ENABLE_OTEL": True,
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector.example.org:4317",
+                    "OTEL_BASIC_AUTH_USERNAME": "leger",
+                },
+                "credential": None,
+                "secrets": [
+                    {
+                        "secret": "mp_opentelemetry_otel_basic_auth_password",
+                        "env_var": "OTEL_BASIC_AUTH_PASSWORD",
+                        "source": "selection",
+                    }
+                ],
                 "container": None,
             }
         )

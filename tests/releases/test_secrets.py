@@ -81,7 +81,12 @@ def test_stored_keys_never_reach_the_files_of_a_release_that_uses_them(alice: Us
         if model["kind"] == "cloud":
             credential: Credential = stored[model["provider"]]
             model["credential"] = {"secret": credential.secret_name, "env_var": credential.env_var}
-    snapshot["addons"][-1]["credential"] = {"secret": stored["openai"].secret_name, "env_var": "RAG_OPENAI_API_KEY"}
+    for addon in snapshot["addons"]:
+        if addon["credential"]:
+            addon["credential"]["secret"] = stored["openai"].secret_name
+        for secret in addon["secrets"]:
+            if secret["source"] == "credential":
+                secret["secret"] = stored["openai"].secret_name
     blob = every_byte(snapshot)
     assert_absent(blob, values)
     assert f"Secret={stored['anthropic'].secret_name},type=env,target=ANTHROPIC_API_KEY".encode() in blob
