@@ -58,7 +58,14 @@ def test_it_declares_every_secret_once_with_its_targets(release) -> None:
     assert master["type"] == "env" and master["required"] is True and master["source"] == "internal"
     assert master["targets"] == ["LITELLM_MASTER_KEY", "OPENAI_API_KEY"]
     assert secrets["anthropic-api-key"]["source"] == "credential"
-    assert secrets["openai-api-key"]["targets"] == ["OPENAI_API_KEY", "RAG_OPENAI_API_KEY"]
+    # One key, four variables: LiteLLM's, embeddings', and both of the image add-on's (generation and edits).
+    assert secrets["openai-api-key"]["targets"] == [
+        "IMAGES_EDIT_OPENAI_API_KEY",
+        "IMAGES_OPENAI_API_KEY",
+        "OPENAI_API_KEY",
+        "RAG_OPENAI_API_KEY",
+    ]
+    assert secrets["mp_opentelemetry_otel_basic_auth_password"]["source"] == "selection"
     required = {name for service in manifest["services"] for name in service["secrets_required"]}
     assert required == set(secrets)
 
