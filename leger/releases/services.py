@@ -1058,6 +1058,9 @@ def release_publish(*, release_id: int, store: ArtifactStore | None = None, fina
         return _fail(release, "Rendering stopped on an unexpected error (logged for the operator); retry it.")
     if rendered is None:
         return _fail(release, "The rendered files are not valid:\n" + "\n".join(f"- {p}" for p in problems))
+    # The cut made them; a release cut before Leger generated internal secrets gets them here, before the
+    # machine can read a manifest naming them.
+    _ensure_internal_secrets(owner=release.owner, manifest=rendered.manifest)
 
     store = store or get_store()
     owner_uuid = snapshot["release"]["owner_uuid"]

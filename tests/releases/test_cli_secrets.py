@@ -205,3 +205,16 @@ def test_the_secrets_list_costs_the_same_queries_however_many_secrets(
     cut(everything)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get("/api/v1/secrets/").json()["count"] > 10
+
+
+def test_publishing_a_release_cut_before_internal_secrets_existed_generates_them(
+    everything: dict[str, Any], settings, tmp_path
+) -> None:
+    settings.LEGER_S3_BUCKET = ""
+    settings.LEGER_RELEASES_DIR = tmp_path
+    alice = everything["user"]
+    release, manifest, _ = cut(everything)
+    InternalSecret.objects.filter(owner=alice).delete()  # as an older Leger left it
+    assert services.release_publish(release_id=release.pk).status == Release.Status.PUBLISHED
+    internal = {e["name"] for e in manifest["secrets"] if e["source"] == "internal"}
+    assert set(InternalSecret.objects.filter(owner=alice).values_list("name", flat=True)) == internal
