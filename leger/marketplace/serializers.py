@@ -71,8 +71,17 @@ class CredentialField(serializers.PrimaryKeyRelatedField):
         return Credential.objects.filter(owner=request.user).select_related("provider")
 
 
+class ServiceIdField(serializers.SlugRelatedField):
+    """A service by id; an id PostgreSQL cannot even compare (a NUL character) is simply not one."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", "\\x00"))
+        return super().to_internal_value(data)
+
+
 class SelectionSerializer(serializers.ModelSerializer):
-    service = serializers.SlugRelatedField(
+    service = ServiceIdField(
         slug_field="id",
         queryset=Service.objects.filter(enabled=True).select_related("slot", "key_provider"),
         help_text="A marketplace service id, e.g. searxng.",

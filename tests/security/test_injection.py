@@ -371,3 +371,10 @@ def test_a_body_that_is_not_an_object_is_refused_with_a_message(
         assert answer.json(), (method, path)
     credential.refresh_from_db()
     assert credential.label == "main"
+
+
+def test_a_service_id_with_a_nul_character_is_an_unknown_service(api: APIClient) -> None:
+    answer = send(api, "post", "/api/v1/marketplace/selections/", {"service": "searxng\x00", "values": {}})
+    assert answer.status_code == 400
+    assert "does not exist" in answer.json()["service"][0]
+    assert not Selection.objects.exists()
