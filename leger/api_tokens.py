@@ -17,7 +17,8 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from rest_framework import status
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
@@ -61,6 +62,13 @@ class TokenView(ObtainAuthToken):
             return [IsAuthenticated()]
         return [AllowAny()]
 
+    @extend_schema(
+        responses={
+            200: inline_serializer("Token", {"token": serializers.CharField()}),
+            400: OpenApiResponse(description="Wrong username or password."),
+            429: OpenApiResponse(description="Too many failed sign-ins: locked for the cool-off."),
+        }
+    )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         if not serializer.is_valid():
@@ -72,6 +80,7 @@ class TokenView(ObtainAuthToken):
         token = token_get(user=user) or token_create(user=user)
         return Response({"token": token.key})
 
+    @extend_schema(responses={204: OpenApiResponse(description="The caller's token is revoked.")})
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         token_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
