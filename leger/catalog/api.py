@@ -13,8 +13,9 @@ from leger.catalog.selectors import llm_list, provider_list
 from leger.catalog.serializers import LLMSerializer, ProviderSerializer
 from leger.providers.selectors import configured_provider_ids
 
-# Catalog ids hold dots (claude-3.5-haiku), which the router's default lookup refuses.
-CATALOG_ID = r"[^/]+"
+# Catalog ids hold dots (claude-3.5-haiku), which the router's default lookup refuses. A NUL cannot be in an
+# id and PostgreSQL refuses to compare text holding one, so such a path is simply not found.
+CATALOG_ID = r"[^/\x00]+"
 
 
 class CallerKeysMixin:

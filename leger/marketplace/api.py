@@ -64,10 +64,13 @@ class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ServiceSerializer
     queryset = Service.objects.none()
     filter_backends: list[Any] = []
-    lookup_value_regex = r"[^/]+"
+    lookup_value_regex = r"[^/\x00]+"  # a NUL cannot be in an id, and PostgreSQL refuses to compare it
 
     def get_queryset(self) -> QuerySet[Service]:
         params = self.request.query_params
+        refused = {name: ["Remove the NUL character (%00)."] for name, value in params.items() if "\x00" in value}
+        if refused:
+            raise serializers.ValidationError(refused)
         return selectors.service_list(
             category=params.get("category") or None, slot=params.get("slot") or None, search=params.get("search")
         )

@@ -378,3 +378,25 @@ def test_a_service_id_with_a_nul_character_is_an_unknown_service(api: APIClient)
     assert answer.status_code == 400
     assert "does not exist" in answer.json()["service"][0]
     assert not Selection.objects.exists()
+
+
+NUL_PATHS = [
+    "/api/v1/models/claude%00/",
+    "/api/v1/providers/anthropic%00/",
+    "/api/v1/marketplace/services/searxng%00/",
+    "/api/v1/marketplace/services/?category=%00",
+    "/api/v1/marketplace/services/?search=a%00",
+    "/api/v1/marketplace/services/?slot=%00",
+    "/models/claude%00/",
+    "/marketplace/services/searxng%00/",
+    "/marketplace/services/searxng%00/validate/",
+]
+
+
+def test_a_nul_character_in_an_id_or_filter_is_not_found_or_refused(
+    api: APIClient, alice_client: Any, owner: dict[str, Any]
+) -> None:
+    for path in NUL_PATHS:
+        client = api if path.startswith("/api/") else alice_client
+        answer = client.get(path)
+        assert answer.status_code in (400, 404), (path, answer.status_code)
