@@ -400,3 +400,26 @@ def test_a_nul_character_in_an_id_or_filter_is_not_found_or_refused(
         client = api if path.startswith("/api/") else alice_client
         answer = client.get(path)
         assert answer.status_code in (400, 404), (path, answer.status_code)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=Exception,
+    reason="releases services (not ours to fix here, reported): a lone surrogate in an Open WebUI value, a "
+    "model id or an Open WebUI name reaches PostgreSQL and answers 500",
+)
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "a", "models": [{"model": "claude-3.5-haiku"}], "openwebui": {"WEBUI_NAME": "a\ud800"}},
+        {"name": "b", "models": [{"model": "claude-3.5-haiku\ud800"}]},
+        {"name": "c", "models": [{"model": "claude-3.5-haiku"}], "openwebui": {"\ud800": "x"}},
+    ],
+    ids=["openwebui-value", "model-id", "openwebui-name"],
+)
+def test_a_lone_surrogate_in_a_release_s_answers_is_refused_with_a_message(
+    api: APIClient, body: dict[str, Any]
+) -> None:
+    answer = send(api, "post", "/api/v1/releases/", body)
+    assert answer.status_code == 400
+    assert not Release.objects.exists()
