@@ -64,7 +64,7 @@ class ReleaseInputSerializer(serializers.Serializer):
 
 
 class ReleaseSerializer(serializers.ModelSerializer):
-    manifest_url = serializers.SerializerMethodField(help_text="Presigned for private buckets; empty until published.")
+    manifest_url = serializers.SerializerMethodField(help_text="Presigned for private buckets; null until published.")
     models = serializers.SerializerMethodField()
     services = serializers.SerializerMethodField()
     openwebui = serializers.SerializerMethodField()
@@ -95,9 +95,9 @@ class ReleaseSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.URLField(allow_blank=True))
-    def get_manifest_url(self, release: Release) -> str:
-        return selectors.release_manifest_url(release=release)
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_manifest_url(self, release: Release) -> str | None:
+        return selectors.release_manifest_url(release=release) or None
 
     @extend_schema_field(ModelEntrySerializer(many=True))
     def get_models(self, release: Release) -> Any:

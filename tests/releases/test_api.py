@@ -62,7 +62,7 @@ def test_it_creates_a_draft_with_its_answers(api: APIClient) -> None:
     assert body["models"] == [{"model": "claude-3.5-haiku", "provider": None}]
     assert body["openwebui"] == {"WEBUI_NAME": "Home AI"}
     assert body["services"] == [] and body["routes"] == {}
-    assert body["manifest_url"] == "" and body["error"] == "" and body["latest"] is False
+    assert body["manifest_url"] is None and body["error"] == "" and body["latest"] is False
 
 
 def test_a_draft_with_a_problem_is_not_created_and_the_answer_says_what_to_change(api: APIClient) -> None:
