@@ -71,10 +71,6 @@ def secret_list(*, owner: AbstractBaseUser) -> list[SecretEntry]:
     return [entries[name] for name in sorted(entries)]
 
 
-def internal_secret_names(*, owner: AbstractBaseUser) -> list[str]:
-    return list(InternalSecret.objects.filter(owner=owner).order_by("name").values_list("name", flat=True))
-
-
 def credential_usages(*, credential: Credential) -> list[str]:
     """What uses this key, in words, from the lookups other sections registered."""
     return usage.credential_usages(credential=credential)

@@ -14,6 +14,7 @@ from leger.providers.rotation import (
     ReencryptResult,
     encrypted_columns,
     register_reencryption,
+    registered_reencryptions,
     unregister_reencryption,
 )
 
@@ -71,6 +72,8 @@ def test_stores_other_sections_register_are_rotated_and_reported(settings, alice
         calls.append(True)
         return ReencryptResult(total=2, reencrypted=1, unreadable=["marketplace selection 7: TAVILY_API_KEY"])
 
+    # Stands in for the marketplace's real registration, which is put back afterwards for the tests that use it.
+    real = registered_reencryptions().get("marketplace secret values")
     register_reencryption("marketplace secret values", reencrypt_json_secrets)
     try:
         out, err = StringIO(), StringIO()
@@ -78,6 +81,8 @@ def test_stores_other_sections_register_are_rotated_and_reported(settings, alice
             call_command("rotate_credentials", stdout=out, stderr=err)
     finally:
         unregister_reencryption("marketplace secret values")
+        if real is not None:
+            register_reencryption("marketplace secret values", real)
     assert calls == [True]
     assert (
         "marketplace secret values: re-encrypted 1 of 2 under the newest key (0 replaced meanwhile, 1 unreadable)."
