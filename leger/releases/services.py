@@ -843,6 +843,21 @@ def _refresh(release: Release, source: Release) -> Release:
     return release
 
 
+def _unstorable_text(value: Any) -> str:
+    """What in a nested input no database or release file can hold (NUL, an unpaired surrogate), or ""."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "NUL character"
+        if any("\ud800" <= char <= "\udfff" for char in value):
+            return "unpaired surrogate character"
+        return ""
+    if isinstance(value, dict):
+        return next((found for item in value.items() if (found := _unstorable_text(list(item)))), "")
+    if isinstance(value, (list, tuple)):
+        return next((found for item in value if (found := _unstorable_text(item))), "")
+    return ""
+
+
 def release_update(
     *,
     release: Release,
@@ -859,7 +874,13 @@ def release_update(
     """
     given = {"models": models, "services": services, "openwebui": openwebui, "routes": routes}
     given = {key: value for key, value in given.items() if value is not None}
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = {
+        key: [f"Remove the {what} from these settings: it cannot be stored nor written into a file."]
+        for key, value in given.items()
+        if (what := _unstorable_text(value))
+    }
+    if errors:
+        raise ValidationError(errors)
     if name is not None:
         try:
             name = _clean_name(name)

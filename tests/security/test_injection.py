@@ -402,12 +402,6 @@ def test_a_nul_character_in_an_id_or_filter_is_not_found_or_refused(
         assert answer.status_code in (400, 404), (path, answer.status_code)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Exception,
-    reason="releases services (not ours to fix here, reported): a lone surrogate in an Open WebUI value, a "
-    "model id or an Open WebUI name reaches PostgreSQL and answers 500",
-)
 @pytest.mark.parametrize(
     "body",
     [
