@@ -20,6 +20,12 @@ def configured_provider_ids(*, user: AbstractBaseUser | AnonymousUser) -> set[st
     return set(Credential.objects.filter(owner=user).values_list("provider_id", flat=True).distinct())
 
 
+def configured_provider_names(*, owner: AbstractBaseUser) -> list[str]:
+    """Names of the providers the owner holds at least one key for, alphabetically; one query."""
+    names = Provider.objects.filter(credentials__owner=owner).order_by("name").values_list("name", flat=True)
+    return list(names.distinct())
+
+
 def key_providers() -> QuerySet[Provider]:
     """Catalog providers a key can be added for, by name."""
     return Provider.objects.filter(kind__in=KEYED_PROVIDER_KINDS).order_by("name", "id")
