@@ -65,6 +65,12 @@ def selection_list_active(*, owner: AbstractBaseUser) -> QuerySet[Selection]:
     return selection_list(owner=owner).filter(active=True)
 
 
+def active_service_names(*, owner: AbstractBaseUser) -> list[str]:
+    """Names of the services the owner has an active selection of (what a release can run), by name; one query."""
+    selections = Selection.objects.filter(owner=owner, active=True).order_by("service__name", "id")
+    return list(selections.values_list("service__name", flat=True))
+
+
 def selection_get(*, owner: AbstractBaseUser, id: int) -> Selection:
     """One of the owner's selections; 404 for anyone else's, as if it did not exist."""
     return get_object_or_404(selection_list(owner=owner), pk=id)
