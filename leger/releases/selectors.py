@@ -40,6 +40,20 @@ def release_get(*, owner: AbstractBaseUser, id: int) -> Release:
     return get_object_or_404(release_list(owner=owner), pk=id)
 
 
+def latest_draft(*, owner: AbstractBaseUser) -> Release | None:
+    """The owner's newest draft (its inputs, not its snapshot: a draft has none), or None."""
+    return release_list(owner=owner).filter(status=Release.Status.DRAFT).defer("snapshot").first()
+
+
+def latest_cut(*, owner: AbstractBaseUser) -> Release | None:
+    """The owner's newest cut release, whatever its status (publishing, published, failed), or None.
+
+    Only its row: the snapshot and inputs, which can be large, are not loaded.
+    """
+    cut = release_list(owner=owner).exclude(status=Release.Status.DRAFT).order_by("-version", "-id")
+    return cut.defer("snapshot", "inputs").first()
+
+
 def release_files(*, release: Release) -> QuerySet[ReleaseFile]:
     """The files of a published release (manifest.json included), by path; none before it is published."""
     return ReleaseFile.objects.filter(release=release).order_by("path")
