@@ -97,7 +97,13 @@ TEMPLATES = [
 # PostgreSQL in production (DATABASE_URL); a SQLite file when unset.
 DATABASE_URL = envstr("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("CONN_MAX_AGE", 60))}
+    # Connections persist for CONN_MAX_AGE seconds; the health check tests a kept connection before a request
+    # uses it, so one PostgreSQL closed (a restart, a failover) is replaced instead of failing that request.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("CONN_MAX_AGE", 60), conn_health_checks=True)
+    }
+    # A database host that does not answer fails a request in seconds (a 503), not at the server's timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", envint("DATABASE_CONNECT_TIMEOUT", 5))
 else:
     DATABASES = {
         "default": {

@@ -22,3 +22,6 @@ urlpatterns = [
     path("api/v1/", include("leger.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
+
+# An unreachable database answers 503 with a plain message; anything else gets Django's 500 page.
+handler500 = "leger.views.server_error"
