@@ -224,6 +224,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = envstr("CELERY_TASK_DEFAULT_QUEUE", "leger")
+# Seconds before publishing tries a store error again, doubling each try (leger.releases.tasks.retry_delay).
+LEGER_PUBLISH_RETRY_BASE_SECONDS = envint("LEGER_PUBLISH_RETRY_BASE_SECONDS", 5)
 
 # Release artifacts: an S3-compatible bucket when LEGER_S3_BUCKET is set,
 # else a local folder with the same key layout.

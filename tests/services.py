@@ -214,6 +214,8 @@ def celery_worker(
         "LEGER_S3_ENDPOINT_URL": moto_server.url,
         **S3_ENV,
         "CONN_MAX_AGE": "0",
+        # A bucket that stays away fails the release after 1+2+4+8 s of retries instead of 75 s.
+        "LEGER_PUBLISH_RETRY_BASE_SECONDS": "1",
     }
     import boto3
 
