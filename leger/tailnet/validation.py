@@ -29,8 +29,11 @@ def _label_problem(label: str) -> str | None:
         return f"has a part longer than 63 characters ({label[:20]}…)"
     if not _LABEL.match(label):
         if label.startswith("-") or label.endswith("-"):
-            return f"has a part that starts or ends with a dash ({label!r})"
-        return f"may only use letters, digits and dashes ({label!r} has something else)"
+            return f"has a part that starts or ends with a dash ({label!r}); move or remove the dash"
+        others = dict.fromkeys(" " if char.isspace() else char for char in label if not re.match(r"[a-z0-9-]", char))
+        names = [f"“{char}”" if not char.isspace() else "spaces" for char in others]
+        shown = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"may only use letters, digits and dashes; remove {shown} from {label!r}"
     return None
 
 
@@ -45,7 +48,7 @@ def clean_dns_label(value: str, *, what: str = "The machine name") -> str:
         )
     problem = _label_problem(label)
     if problem:
-        raise ValidationError(f"{what} {problem}; use letters, digits and dashes only.", code="invalid")
+        raise ValidationError(f"{what} {problem}.", code="invalid")
     return label
 
 

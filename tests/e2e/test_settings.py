@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
@@ -49,7 +51,13 @@ def test_tailnet_settings_refuse_a_bad_machine_name_then_show_each_services_url(
     expect(hostname_errors).to_contain_text("letters, digits and dashes")
     assert same_document(page)
     page.get_by_role("button", name="Save settings").click()
-    expect(hostname_errors).to_contain_text("letters, digits and dashes")
+    expect(hostname_errors).to_contain_text("letters, digits and dashes; remove “_” and “!”")
+    # Said once, next to the field, and read out with it; not repeated above the form.
+    expect(hostname_errors.locator("li")).to_have_count(1)
+    expect(page.get_by_text("letters, digits and dashes;")).to_have_count(1)
+    expect(page.locator("#errors-form")).to_be_empty()
+    expect(page.get_by_label("Machine name")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Machine name")).to_have_accessible_description(re.compile("remove “_” and “!”"))
     expect(page.get_by_label("Machine name")).to_have_value("my_box!")  # kept, to correct
     expect(page.get_by_label("Tailnet domain")).to_have_value("tail1234.ts.net")
     assert not TailnetSettings.objects.filter(owner=user).exists()
@@ -57,6 +65,7 @@ def test_tailnet_settings_refuse_a_bad_machine_name_then_show_each_services_url(
     assert tab_to(page, machine), "the machine name field cannot be reached with Tab"
     assert focus_is_visible(machine), "the focused machine name field shows no focus ring"
     screenshot("refused")
+    screenshot("refused", phone=True, of=page.locator("form.tailnet-form"))
 
     # Corrected: the URLs appear before saving, then stay once saved.
     mark_document(page)

@@ -41,6 +41,21 @@ def test_bad_input_is_shown_next_to_each_field_and_kept(alice_client: Client) ->
     assert not TailnetSettings.objects.exists()
 
 
+def test_a_bad_machine_name_is_said_once_next_to_its_field_with_what_to_remove(alice_client: Client) -> None:
+    response = alice_client.post(URL, {"tailnet": "tail1234.ts.net", "hostname": "my_box!", "exposure": "port"})
+
+    page = response.content.decode()
+    errors = page.split('id="errors-hostname"')[1].split("</ul>")[0]
+    assert errors.count("<li>") == 1
+    assert errors.count("letters, digits and dashes") == 1, errors
+    assert "remove “_” and “!”" in errors
+    # Nowhere else on the page: not above the form, not in a second list.
+    assert page.count("may only use letters") == 1
+    field = page.split('id="id_hostname"')[0].rsplit("<input", 1)[1]
+    assert 'aria-invalid="true"' in field and "errors-hostname" in field
+    assert 'value="my_box!"' in field
+
+
 def test_inline_validation_previews_the_urls_and_saves_nothing(alice_client: Client, stack) -> None:
     response = alice_client.post(
         f"{URL}preview/",

@@ -57,8 +57,9 @@ def test_it_accepts_machine_names(typed: str, kept: str) -> None:
         ("box.tail1234", "without dots"),
         ("-box", "starts or ends with a dash"),
         ("box-", "starts or ends with a dash"),
-        ("my box", "letters, digits and dashes"),
-        ("bøx", "letters, digits and dashes"),
+        ("my box", "letters, digits and dashes; remove spaces from"),
+        ("my_box!", "letters, digits and dashes; remove “_” and “!” from"),
+        ("bøx", "remove “ø”"),
         ("x" * 64, "longer than 63 characters"),
     ],
 )
