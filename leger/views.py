@@ -6,16 +6,21 @@ import sys
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import render
 from django.views import defaults
+from django.views.decorators.http import require_GET
+
+from leger.overview import setup_overview
 
 logger = logging.getLogger(__name__)
 
 DATABASE_DOWN = "Leger's database is not answering right now. Try again in a minute."
 
 
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("catalog:model_list")
+    """The overview: the setup checklist while anything is left to do, the latest release once it is all done."""
+    return render(request, "overview.html", {"overview": setup_overview(request.user)})
 
 
 @login_not_required

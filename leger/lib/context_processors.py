@@ -12,12 +12,20 @@ SECTIONS = [
     ("tailnet:settings", "Settings", "/settings"),
     ("releases:index", "Releases", "/releases"),
 ]
+# The overview at "/" comes first; every path starts with "/", so it is current on that path only.
+OVERVIEW = ("home", "Overview", "/")
+
+
+def _is_current(path: str, prefix: str) -> bool:
+    if prefix == "/":
+        return path == "/"
+    return path == prefix or path.startswith(prefix + "/")
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav_sections": [
-            {"url_name": url_name, "label": label, "active": request.path.startswith(prefix)}
-            for url_name, label, prefix in SECTIONS
+            {"url_name": url_name, "label": label, "active": _is_current(request.path, prefix)}
+            for url_name, label, prefix in [OVERVIEW, *SECTIONS]
         ]
     }
