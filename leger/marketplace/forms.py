@@ -93,6 +93,8 @@ class SelectionForm(forms.Form):
         self.service = service
         self.variables = variables
         self.selection = selection
+        # Set when the slot rule refused the "active" box: the page then offers switching instead.
+        self.slot_taken = False
         if selection is not None and "initial" not in kwargs:
             initial: dict[str, Any] = {name: value for name, value in (selection.values or {}).items()}
             initial["credential"] = selection.credential_id
@@ -161,12 +163,19 @@ class SelectionForm(forms.Form):
         return {"values": values, "credential": credential, "active": bool(self.data.get("active"))}
 
     def add_service_errors(self, error: ValidationError) -> None:
-        """Put the services' errors next to the fields they are about."""
+        """Put the services' errors next to the fields they are about.
+
+        The slot rule refuses the "active" box, so its refusal goes there (with what to do next), not above
+        the form where it reads as if the whole configuration were wrong.
+        """
         for field, errors in error.error_dict.items():
             for item in errors:
                 params = item.params or {}
                 name = params.get("variable")
-                if field == "values" and name in self.fields:
+                if item.code == rules.SLOT_TAKEN and "active" in self.fields:
+                    self.slot_taken = True
+                    self.add_error("active", item.messages)
+                elif field == "values" and name in self.fields:
                     self.add_error(name, params["detail"])
                 elif field in self.fields:
                     self.add_error(field, item.messages)

@@ -42,6 +42,18 @@ def slot_taken_message(slot: Slot, current: Selection, wanted: Service | None = 
     )
 
 
+SLOT_TAKEN = "slot_taken"
+
+
+def slot_taken_error(slot: Slot, current: Selection, wanted: Service | None = None) -> ValidationError:
+    """The refusal of a second active provider; its code lets a form put it next to the "active" box."""
+    return ValidationError(
+        slot_taken_message(slot, current, wanted).replace("%", "%%"),
+        code=SLOT_TAKEN,
+        params={"incumbent": current.service.name},
+    )
+
+
 def duplicate_service_message(service: Service) -> str:
     return f"You have already configured {service.name}; change that configuration instead of adding another."
 
@@ -53,7 +65,7 @@ def check_slot(selection: Selection) -> None:
     current = incumbent(selection)
     if current is not None:
         slot = current.slot or current.service.slot
-        raise ValidationError({"service": [slot_taken_message(slot, current, selection.service)]})
+        raise ValidationError({"service": [slot_taken_error(slot, current, selection.service)]})
 
 
 def check_selection(selection: Selection) -> None:

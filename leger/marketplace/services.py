@@ -70,11 +70,10 @@ def _save(selection: Selection, **kwargs: Any) -> None:
             current = rules.incumbent(selection)
             if current is not None:
                 raise ValidationError(
-                    {"service": [rules.slot_taken_message(current.slot, current, selection.service)]}
+                    {"service": [rules.slot_taken_error(current.slot, current, selection.service)]}
                 ) from None
-            raise ValidationError(
-                {"service": [f"The {selection.service.slot.name} slot already has an active provider."]}
-            ) from None
+            taken = f"The {selection.service.slot.name} slot already has an active provider."
+            raise ValidationError({"service": [ValidationError(taken, code=rules.SLOT_TAKEN)]}) from None
         if constraint == ONE_PER_SERVICE:
             raise ValidationError({"service": [rules.duplicate_service_message(selection.service)]}) from None
         raise

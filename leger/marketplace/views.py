@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -100,8 +101,12 @@ def _build_form(request: HttpRequest, service: Service, selection: Selection | N
     )
 
 
-def _submit(request: HttpRequest, form: SelectionForm, *, save: bool) -> Selection | None:
-    """Validate the form through the services (and save when asked); errors land on the form's fields."""
+def _submit(request: HttpRequest, form: SelectionForm, *, save: bool, switch: bool = False) -> Selection | None:
+    """Validate the form through the services (and save when asked); errors land on the form's fields.
+
+    ``switch``: save, then make this service its slot's provider in place of the one there (the answer
+    the page offers when the slot rule refuses a second active provider), all or nothing.
+    """
     if not form.is_valid():
         return None
     data = form.selection_input()
@@ -111,12 +116,34 @@ def _submit(request: HttpRequest, form: SelectionForm, *, save: bool) -> Selecti
         if not save:
             services.selection_validate(owner=request.user, service=form.service, selection=form.selection, **data)
             return None
-        if form.selection is None:
-            return services.selection_create(owner=request.user, service=form.service, **data)
-        return services.selection_update(selection=form.selection, **data)
+        with transaction.atomic():
+            if switch:
+                data["active"] = False
+            if form.selection is None:
+                saved = services.selection_create(owner=request.user, service=form.service, **data)
+            else:
+                saved = services.selection_update(selection=form.selection, **data)
+            if switch:
+                result = services.slot_switch(owner=request.user, slot=form.service.slot, to_selection=saved)
+                messages.success(request, result.message)
+        return saved
     except ValidationError as error:
         form.add_service_errors(error)
         return None
+
+
+def _context(request: HttpRequest, service: Service, selection: Selection | None, form: SelectionForm) -> dict:
+    incumbent = _incumbent(request, service)
+    return {
+        "service": service,
+        "selection": selection,
+        "form": form,
+        "incumbent": incumbent,
+        "switch_cost": services.switch_cost(slot=service.slot, previous=incumbent, to_service=service)
+        if incumbent is not None
+        else "",
+        "key_url": reverse("providers:index"),
+    }
 
 
 def configure(request: HttpRequest, service_id: str) -> HttpResponse:
@@ -124,20 +151,15 @@ def configure(request: HttpRequest, service_id: str) -> HttpResponse:
     selection = Selection.objects.filter(owner=request.user, service=service).select_related("credential").first()
     form = _build_form(request, service, selection)
     if request.method == "POST":
-        saved = _submit(request, form, save=True)
+        switch = bool(request.POST.get("switch")) and service.slot_id is not None
+        saved = _submit(request, form, save=True, switch=switch)
         if saved is not None:
-            state = "active" if saved.active else "saved, not active"
-            messages.success(request, f"{service.name}: configuration {state}.")
+            if not switch:
+                state = "active" if saved.active else "saved, not active"
+                messages.success(request, f"{service.name}: configuration {state}.")
             return redirect(reverse("marketplace:index") + f"#service-{service.pk}")
-    context = {
-        "service": service,
-        "selection": selection,
-        "form": form,
-        "incumbent": _incumbent(request, service),
-        "key_url": reverse("providers:index"),
-    }
     status = 400 if request.method == "POST" else 200
-    return render(request, "marketplace/configure.html", context, status=status)
+    return render(request, "marketplace/configure.html", _context(request, service, selection, form), status=status)
 
 
 @require_POST
@@ -147,7 +169,7 @@ def validate(request: HttpRequest, service_id: str) -> HttpResponse:
     selection = Selection.objects.filter(owner=request.user, service=service).select_related("credential").first()
     form = _build_form(request, service, selection)
     _submit(request, form, save=False)
-    return render(request, "marketplace/configure.html#errors", {"form": form, "service": service})
+    return render(request, "marketplace/configure.html#errors", _context(request, service, selection, form))
 
 
 def _own_selection(request: HttpRequest, pk: int) -> Selection:

@@ -81,8 +81,61 @@ def test_the_page_refuses_a_second_active_provider_naming_the_slot_and_the_incum
 
     assert response.status_code == 400
     page = response.content.decode()
-    assert "The vector database slot already has an active provider: Qdrant." in page
+    # Next to the box it is about, read out with it; not above the form.
+    errors = page.split('<ul id="errors-active" class="errorlist">')[1].split('<li class="slot-taken-next">')[0]
+    assert "The vector database slot already has an active provider: Qdrant." in errors
+    box = page.split('id="id_active"')[0].rsplit("<input", 1)[1] + page.split('id="id_active"')[1].split(">")[0]
+    assert 'aria-describedby="id_active_helptext errors-active"' in box and 'aria-invalid="true"' in box
+    assert "checked" in box  # what the person chose is kept
+    assert "already has an active provider" not in page.split('id="errors-form"')[1].split("</div>")[0]
+    assert page.count("already has an active provider") == 1
+    # What to do: switch in one go (saying what it costs), or open the other one, or save this one inactive.
+    next_steps = page.split('<li class="slot-taken-next">')[1].split("</ul>")[0]
+    assert '<button class="button primary" type="submit" name="switch" value="1">' in next_steps
+    assert "Save and make Chroma the vector database" in next_steps
+    assert "Qdrant is deactivated and Chroma becomes the vector database." in next_steps
+    assert '<a href="/marketplace/services/qdrant/">Open Qdrant</a>' in next_steps
+    assert "untick the box and save" in next_steps
     assert not Selection.objects.filter(service=chroma).exists()
+
+
+def test_save_and_switch_saves_the_configuration_and_moves_the_slot_in_one_go(
+    alice_client: Client, alice, qdrant, chroma
+) -> None:
+    services.selection_create(owner=alice, service=qdrant)
+
+    response = alice_client.post(configure_url("chroma"), {"active": "on", "switch": "1"}, follow=True)
+
+    assert response.status_code == 200
+    assert "Qdrant is deactivated and Chroma becomes the vector database." in response.content.decode()
+    active = Selection.objects.filter(owner=alice, active=True).values_list("service_id", flat=True)
+    assert list(active) == ["chroma"]
+    assert Selection.objects.get(owner=alice, service=qdrant).active is False
+
+
+def test_save_and_switch_saves_nothing_when_a_value_is_refused(alice_client: Client, alice, qdrant, chroma) -> None:
+    mine = services.selection_create(owner=alice, service=chroma)
+
+    response = alice_client.post(configure_url("qdrant"), {"QDRANT_TIMEOUT": "soon", "active": "on", "switch": "1"})
+
+    assert response.status_code == 400
+    assert "Enter a whole number" in response.content.decode().split('id="errors-QDRANT_TIMEOUT"')[1]
+    assert not Selection.objects.filter(service=qdrant).exists()
+    assert Selection.objects.get(pk=mine.pk).active
+
+
+def test_inline_validation_puts_the_slot_refusal_next_to_the_box(alice_client: Client, alice, qdrant, chroma) -> None:
+    services.selection_create(owner=alice, service=qdrant)
+
+    fragment = alice_client.post(
+        f"{configure_url('chroma')}validate/", {"active": "on"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+
+    errors = fragment.split('<ul id="errors-active" class="errorlist" hx-swap-oob="true">')[1]
+    errors = errors.split("</li></ul>")[0]
+    assert "already has an active provider: Qdrant" in errors
+    assert "Save and make Chroma the vector database" in errors
+    assert "already has an active provider" not in fragment.split('id="errors-form"')[1].split("</div>")[0]
 
 
 def test_a_bad_value_is_shown_next_to_its_field_and_what_was_typed_is_kept(alice_client: Client, qdrant) -> None:
