@@ -224,6 +224,28 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = envstr("CELERY_TASK_DEFAULT_QUEUE", "leger")
+# A message a worker took but did not acknowledge (it was killed mid-task: acks_late) goes back to the queue
+# after this many seconds. It must exceed the longest publish plus the longest retry countdown (60 s), or a
+# publish still running is handed to a second worker; an hour is far above both (a publish stops at its first
+# failing upload, which boto3 gives up on within about two minutes). A release whose worker died waits that
+# long, or until someone presses Retry (offered once it has made no progress for LEGER_PUBLISH_STALE_SECONDS).
+CELERY_VISIBILITY_TIMEOUT = envint("CELERY_VISIBILITY_TIMEOUT", 3600)
+# The web process must answer within seconds when Redis is down or hung: connect and read time out quickly,
+# and a publish retries the broker briefly, not the default ~2 minutes of redis-py retries per command.
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    # Look for abandoned messages every few seconds (a cheap sorted-set range), not every 100 s.
+    "unacked_restore_interval": max(1, min(10, CELERY_VISIBILITY_TIMEOUT // 4)),
+    "unacked_restore_throttle": 1,
+    "socket_connect_timeout": 3,
+    "socket_timeout": 5,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 3
+# Seconds without progress after which a queued or publishing release may be queued again (its message was
+# lost, or its worker died and the visibility timeout is still running).
+LEGER_PUBLISH_STALE_SECONDS = envint("LEGER_PUBLISH_STALE_SECONDS", 900)
 # Seconds before publishing tries a store error again, doubling each try (leger.releases.tasks.retry_delay).
 LEGER_PUBLISH_RETRY_BASE_SECONDS = envint("LEGER_PUBLISH_RETRY_BASE_SECONDS", 5)
 

@@ -33,6 +33,14 @@ class ReleaseConflict(APIException):
     default_code = "release_locked"
 
 
+class QueueUnavailable(APIException):
+    """The task queue (Redis) did not answer: nothing changed, and the same request can be sent again later."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The task queue is unreachable; nothing changed. Try again in a minute."
+    default_code = "queue_unreachable"
+
+
 def _as_drf(error: DjangoValidationError) -> serializers.ValidationError:
     if hasattr(error, "error_dict"):
         return serializers.ValidationError(error.message_dict)
@@ -118,13 +126,21 @@ class ReleaseViewSet(
             ) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={202: ReleaseSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            202: ReleaseSerializer,
+            503: OpenApiResponse(description="The task queue is unreachable; the draft is kept as it was."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def cut(self, request: Request, pk: str | None = None) -> Response:
         """Freeze the draft and queue its publishing (a Celery task); answers at once with status queued."""
         release = self.get_object()
         try:
             release = services.release_cut(release=release, actor=request.user)
+        except services.QueueUnavailable as error:
+            raise QueueUnavailable(error.messages[0]) from None
         except DjangoValidationError as error:
             raise _as_drf(error) from None
         return self._answer(release, status.HTTP_202_ACCEPTED)
@@ -146,12 +162,20 @@ class ReleaseViewSet(
             raise _as_drf(error) from None
         return Response(PromotionSerializer(promotion).data)
 
-    @extend_schema(request=None, responses={202: ReleaseSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            202: ReleaseSerializer,
+            503: OpenApiResponse(description="The task queue is unreachable; the release is as it was."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
-        """Queue a failed release's publishing again."""
+        """Queue a failed release's publishing again (or one stuck queued or publishing with no progress)."""
         try:
             release = services.release_retry(release=self.get_object())
+        except services.QueueUnavailable as error:
+            raise QueueUnavailable(error.messages[0]) from None
         except DjangoValidationError as error:
             raise _as_drf(error) from None
         return self._answer(release, status.HTTP_202_ACCEPTED)

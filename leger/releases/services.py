@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -961,10 +962,50 @@ def release_clone(*, release: Release, actor: AbstractBaseUser) -> Release:
 # --- cutting ---------------------------------------------------------------------------------------------------------
 
 
-def _enqueue(release_id: int) -> None:
-    from leger.releases.tasks import publish_release
+QUEUE_DOWN_CUT = (
+    "The task queue is unreachable, so nothing was cut: your draft is kept as it was and no version was used. "
+    "Try again in a minute."
+)
+QUEUE_DOWN_RETRY = (
+    "The task queue is unreachable, so publishing was not queued again: the release is as it was. "
+    "Try again in a minute."
+)
+QUEUE_LOST_AT_COMMIT = (
+    "The task queue became unreachable just as this release was queued, so its publishing never started. "
+    "Nothing was uploaded and latest did not move: retry once the queue answers."
+)
 
-    transaction.on_commit(lambda: publish_release.delay(release_id))
+
+class QueueUnavailable(ValidationError):
+    """The task queue (Redis) did not answer, so nothing changed. Pages show it like any refusal; the API
+    answers 503, since trying the same thing again later is the fix."""
+
+
+def _enqueue(release: Release, *, refused: str) -> None:
+    """Queue the publish once the transaction commits; refuse now, rolling the caller back, if the queue is down.
+
+    The broker is checked inside the caller's transaction, so a dead or hung Redis (found within seconds)
+    rolls the cut or retry back: the draft stays a draft and no version is used. If Redis dies between the
+    check and the commit, sending fails after the commit; the release is then marked failed saying so, which
+    offers Retry, rather than staying queued with nothing in the queue. Only one message is ever sent.
+    """
+    from leger.releases import tasks
+
+    if tasks.runs_in_process():
+        transaction.on_commit(lambda: tasks.publish_release.delay(release.pk))
+        return
+    try:
+        tasks.check_queue()
+    except tasks.QueueUnreachable:
+        raise QueueUnavailable(refused, code="queue_unreachable") from None
+
+    def send() -> None:
+        try:
+            tasks.queue_publish(release.pk)
+        except tasks.QueueUnreachable:
+            _fail(release, QUEUE_LOST_AT_COMMIT)
+
+    transaction.on_commit(send)
 
 
 def _ensure_internal_secrets(*, owner: AbstractBaseUser, manifest: Mapping[str, Any]) -> None:
@@ -1010,18 +1051,32 @@ def release_cut(*, release: Release, actor: AbstractBaseUser) -> Release:
         locked.error = ""
         locked.step = len(STEPS)
         locked.save()
-        _enqueue(locked.pk)
+        _enqueue(locked, refused=QUEUE_DOWN_CUT)
     logger.info("release %s cut as v%s for user %s", locked.pk, version, locked.owner_id)
     return _refresh(release, locked)
 
 
+def release_stuck(release: Release) -> bool:
+    """A queued or publishing release that has shown no progress for ``LEGER_PUBLISH_STALE_SECONDS``.
+
+    Its message was lost, or its worker died and the broker's visibility timeout (an hour) has not yet handed
+    the message to another worker. Every step of a publish writes progress, so a live publish is never stuck.
+    """
+    if not release.is_in_progress:
+        return False
+    stale = dt.timedelta(seconds=settings.LEGER_PUBLISH_STALE_SECONDS)
+    return release.updated_at is not None and timezone.now() - release.updated_at > stale
+
+
 def release_retry(*, release: Release) -> Release:
-    """Queue a failed release's publishing again. Safe: uploads rewrite the same keys with the same bytes."""
+    """Queue a failed (or stuck) release's publishing again. Safe: uploads rewrite the same keys with the same
+    bytes, and should a stuck release's first message still arrive, whichever run finishes second finds the
+    release published and leaves it as it is."""
     with transaction.atomic():
         locked = Release.objects.select_for_update().get(pk=release.pk)
-        if locked.is_in_progress:
+        if locked.is_in_progress and not release_stuck(locked):
             return _refresh(release, locked)
-        if locked.status != Release.Status.FAILED:
+        if locked.status != Release.Status.FAILED and not locked.is_in_progress:
             raise ValidationError(
                 f"Only a failed release can be retried; this one is {locked.get_status_display().lower()}."
             )
@@ -1029,7 +1084,7 @@ def release_retry(*, release: Release) -> Release:
         locked.error = ""
         locked.progress = 0
         locked.save(update_fields=["status", "error", "progress", "updated_at"])
-        _enqueue(locked.pk)
+        _enqueue(locked, refused=QUEUE_DOWN_RETRY)
     logger.info("release %s queued again", locked.pk)
     return _refresh(release, locked)
 
