@@ -92,7 +92,7 @@ def _key_step(provider_names: list[str]) -> Step:
         status=f"Keys for {', '.join(provider_names)}."
         if provider_names
         else "No key yet: without one, a release can serve local models only.",
-        url=reverse("providers:index"),
+        url=reverse("providers:index") + "#add-key",
         action="Add a provider key",
         state=DONE if provider_names else TODO,
     )

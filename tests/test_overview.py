@@ -93,9 +93,9 @@ def test_a_new_user_sees_nothing_done_and_adding_a_key_as_the_next_step(alice_cl
     assert "0 of 5 done" in page
     assert steps(page) == {"key": "todo", "models": "todo", "services": "todo", "tailnet": "todo", "release": "todo"}
     assert current_step(page) == "key"
-    assert next_action(page) == ("/providers/", "Add a provider key")
+    assert next_action(page) == ("/providers/#add-key", "Add a provider key")
     # Each step links to the page where it is done.
-    for href in ["/providers/", "/releases/#new-release", "/marketplace/", "/settings/"]:
+    for href in ["/providers/#add-key", "/releases/#new-release", "/marketplace/", "/settings/"]:
         assert f'href="{href}"' in page
     # Nothing to show of a release that does not exist, and no quick links while setting up.
     assert "Latest release" not in page and "Quick links" not in page
