@@ -83,7 +83,19 @@ def _free_secret_name(*, owner: AbstractBaseUser, provider: Provider, label: str
 def _lock_owner(owner_id: int) -> None:
     # One writer per owner at a time, so two concurrent adds cannot pick the same
     # secret name or label; the unique constraints stay as the last word.
-    get_user_model().objects.select_for_update().filter(pk=owner_id).first()
+    # NO KEY UPDATE: rows that merely point at the user (an audit entry written by a concurrent rotation)
+    # can still be inserted meanwhile; a full FOR UPDATE made a rename and a rotation deadlock.
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=owner_id).first()
+
+
+# What another request may have changed since ``credential`` was read; its relations stay cached.
+_CHANGING_FIELDS = ("label", "value", "masked", "rotated_at")
+
+
+def _lock_credential(credential: Credential) -> None:
+    """Lock the key's row and bring ``credential`` up to date with it, so a change committed meanwhile (a
+    rename during a rotation, or the reverse) is what this change builds on, audits and answers with."""
+    credential.refresh_from_db(fields=_CHANGING_FIELDS, from_queryset=Credential.objects.select_for_update(no_key=True))
 
 
 def _check_label_free(*, owner_id: int, provider: Provider, label: str, exclude_pk: int | None) -> None:
@@ -181,6 +193,7 @@ def credential_rename(
     label = credential_check_label(credential=credential, label=label)
     with transaction.atomic():
         _lock_owner(credential.owner_id)
+        _lock_credential(credential)
         _check_label_free(
             owner_id=credential.owner_id, provider=credential.provider, label=label, exclude_pk=credential.pk
         )
@@ -205,6 +218,7 @@ def credential_rotate(
     except ValidationError as error:
         raise ValidationError({"value": error.messages}) from None
     with transaction.atomic():
+        _lock_credential(credential)
         credential.value = crypto.encrypt(value)
         credential.masked = crypto.mask(value, credential.provider.key_prefix)
         credential.rotated_at = timezone.now()
