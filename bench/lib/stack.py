@@ -163,9 +163,9 @@ class Stack:
         self.queue = ""
         if broker:
             self.queue = f"leger-bench-{uuid.uuid4().hex[:8]}"
-            self.env.update(
-                CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker, CELERY_TASK_DEFAULT_QUEUE=self.queue
-            )
+            # No result backend: nothing reads task results (the release row is the state), so none pile up.
+            self.env.update(CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND="", CELERY_TASK_DEFAULT_QUEUE=self.queue)
+            self.cleanups.append(self.forget_queue)
         else:
             self.env["CELERY_BROKER_URL"] = ""  # publishing runs in-process (eager)
         self.s3 = s3
@@ -201,6 +201,13 @@ class Stack:
                 print(f"warning: cleaning up: {error}", file=sys.stderr)
         self.cleanups.clear()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def forget_queue(self) -> None:
+        """Delete this run's queue and its kombu bindings from Redis, so runs leave nothing behind."""
+        import redis
+
+        client = redis.Redis.from_url(self.broker, socket_timeout=2)
+        client.delete(self.queue, f"_kombu.binding.{self.queue}", f"_kombu.binding_permanent.{self.queue}")
 
     def start(self, name: str, argv: list[str]) -> Process:
         process = Process(name, argv, env=self.env, log=self.workdir / f"{name}.log")
