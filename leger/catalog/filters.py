@@ -34,6 +34,9 @@ ORDERINGS: dict[str, tuple[str, list[Any]]] = {
 }
 
 
+DEFAULT_ORDERING = "name"
+
+
 class IntegerFilter(django_filters.NumberFilter):
     # Tokens are whole numbers: "8.5" is a mistake worth naming, which NumberFilter's DecimalField would accept.
     field_class = forms.IntegerField
@@ -104,6 +107,8 @@ class LLMFilterSet(django_filters.FilterSet):
         choices=[(key, label) for key, (label, _) in ORDERINGS.items()],
         label="Sort by",
         empty_label=None,
+        # The page's script leaves the default out of the URL it pushes (see catalog.js).
+        widget=forms.Select(attrs={"data-default": DEFAULT_ORDERING}),
         error_messages={
             "invalid_choice": "Sort by one of: " + ", ".join(ORDERINGS) + " (not “%(value)s”).",
         },
@@ -135,6 +140,6 @@ class LLMFilterSet(django_filters.FilterSet):
         )
 
     def filter_ordering(self, queryset: QuerySet[LLM], name: str, value: str) -> QuerySet[LLM]:
-        _, order_by = ORDERINGS.get(value or "name", ORDERINGS["name"])
+        _, order_by = ORDERINGS.get(value or DEFAULT_ORDERING, ORDERINGS[DEFAULT_ORDERING])
         # Name and id break ties, so pages never overlap or skip a model.
         return queryset.order_by(*order_by, "name", "id")

@@ -263,6 +263,15 @@ def test_a_normal_request_gets_the_whole_page_with_the_filters(alice_client: Cli
     assert "catalog/catalog.css" in page
 
 
+def test_the_default_sort_order_is_marked_so_the_pushed_url_leaves_it_out(alice_client: Client, catalog: None) -> None:
+    page = alice_client.get("/models/").content.decode()
+    select = page.split('<select name="ordering"')[1].split(">")[0]
+    assert 'data-default="name"' in select
+    assert "data-drop-empty-params" in page and "catalog/catalog.js" in page
+    # Without ordering in the URL the list is sorted by name, the same as ?ordering=name.
+    assert listed_ids(alice_client.get("/models/")) == listed_ids(alice_client.get("/models/?ordering=name"))
+
+
 def test_a_history_restore_gets_the_whole_page(alice_client: Client, catalog: None) -> None:
     headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
     response = alice_client.get("/models/?kind=local", headers=headers)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -40,9 +41,18 @@ def test_filters_update_the_list_in_place_and_the_url_brings_it_back(signed_in: 
     for name in with_vision:
         expect(page.locator(".catalog-model", has=page.get_by_role("heading", name=name))).to_contain_text("Vision")
     assert same_document(page), "filtering reloaded the whole page instead of updating the list"
-    query = parse_qs(urlsplit(page.url).query)
-    assert query["search"] == ["haiku"] and query["capability"] == ["vision"], page.url
+    # The pushed URL holds what the user chose and nothing else: no empty filters, no default sort order.
+    query = parse_qs(urlsplit(page.url).query, keep_blank_values=True)
+    assert query == {"search": ["haiku"], "capability": ["vision"]}, page.url
     screenshot("filtered")
+    screenshot("filtered", phone=True)
+
+    sort = page.get_by_role("combobox", name="Sort by")
+    sort.select_option(label="Largest context first")
+    expect(page).to_have_url(re.compile(r"ordering=-context"))
+    sort.select_option(label="Name")
+    expect(page).not_to_have_url(re.compile("ordering"))
+    assert parse_qs(urlsplit(page.url).query, keep_blank_values=True) == query, page.url
 
     # The URL is shareable: opening it again shows the same list with the same filters set.
     page.reload()
@@ -79,3 +89,23 @@ def test_a_model_leads_to_adding_a_key_for_its_provider(signed_in: Page, catalog
     expect(page).to_have_url("/providers/?provider=anthropic")
     expect(page.get_by_role("combobox", name="Provider")).to_have_value("anthropic")
     expect(page.get_by_role("combobox", name="Provider").locator("option:checked")).to_have_text("Anthropic")
+
+
+def test_filters_matching_nothing_say_so_and_clear_in_one_click(signed_in: Page, catalog, screenshot) -> None:
+    page = signed_in
+    page.goto("/models/")
+    count = page.locator("#results").get_by_role("status")
+    page.get_by_role("searchbox", name="Search").press_sequentially("no-such-model-anywhere")
+    expect(count).to_have_text("0 models")
+    empty = page.locator(".catalog-empty")
+    expect(empty.get_by_role("heading", name="No model matches these filters")).to_be_visible()
+    expect(empty).to_contain_text("Search for a shorter or different word than “no-such-model-anywhere”")
+    assert parse_qs(urlsplit(page.url).query, keep_blank_values=True) == {"search": ["no-such-model-anywhere"]}
+    screenshot("nothing-matches")
+    screenshot("nothing-matches", phone=True, of=empty)
+
+    empty.get_by_role("link", name="Clear all filters").click()
+    expect(page).to_have_url(re.compile(r"/models/$"))
+    total = LLM.objects.count()
+    expect(count).to_have_text(f"{total} models, page 1 of {-(-total // 24)}")
+    expect(page.get_by_role("searchbox", name="Search")).to_have_value("")
