@@ -127,14 +127,43 @@ def test_once_everything_is_done_the_overview_shows_the_latest_release_and_quick
     expect(page).to_have_url(f"/releases/{release.pk}/")
 
 
-def test_no_page_of_the_dashboard_is_wider_than_a_phone(signed_in: Page, catalog) -> None:
+# The elements that stick out past the right edge of the window, for the failure message.
+_OVERFLOWING = """
+() => [...document.querySelectorAll('body *')]
+  .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth)
+  .filter((el) => !el.closest('.nav-sections, .table-wrap, pre, [class*=code]'))
+  .slice(0, 8)
+  .map((el) => `${el.tagName.toLowerCase()}.${el.className} (${Math.round(el.getBoundingClientRect().right)}px)`)
+"""
+
+
+def test_no_page_of_the_dashboard_is_wider_than_a_phone(signed_in: Page, user: User, catalog) -> None:
     page = signed_in
+    add_key(user, "anthropic")
+    add_tailnet(user)
+    select(user, "searxng")
+    release = wait_until_done(
+        release_services.release_cut(release=minimal_draft(user, name="home"), actor=user), timeout=90
+    )
+    assert release.status == Release.Status.PUBLISHED, release.error
+    draft = minimal_draft(user, name="a draft with a rather long name that has to wrap somewhere on a phone")
+    pages = [
+        *NAV_PAGES,
+        "/models/claude-3.5-haiku/",
+        "/providers/activity/",
+        "/marketplace/services/searxng/",
+        f"/releases/{release.pk}/",
+        f"/releases/{release.pk}/files/litellm/config.yaml",
+        f"/releases/{release.pk}/diff/",
+        *(f"/releases/{draft.pk}/{step}/" for step in ("models", "services", "openwebui", "routes")),
+    ]
     page.set_viewport_size(PHONE)
     try:
-        for path in NAV_PAGES:
-            page.goto(path)
+        for path in pages:
+            response = page.goto(path)
+            assert response is not None and response.ok, f"{path}: {response and response.status}"
             width = page.evaluate("document.documentElement.scrollWidth")
-            assert width <= PHONE["width"], f"{path} is {width}px wide at {PHONE['width']}px"
+            assert width <= PHONE["width"], f"{path} is {width}px wide: {page.evaluate(_OVERFLOWING)}"
             assert page.locator("h1").count() == 1, f"{path} has {page.locator('h1').count()} h1 headings"
             for landmark in ("banner", "navigation", "main"):
                 expect(page.get_by_role(landmark).first).to_be_attached()
