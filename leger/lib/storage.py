@@ -132,10 +132,16 @@ class S3Store:
             region_name=region,
             aws_access_key_id=access_key_id or None,
             aws_secret_access_key=secret_access_key or None,
+            # A call that cannot reach the bucket gives up within about two minutes at worst (three attempts of a
+            # 5 s connect and a 30 s read, with standard backoff); a refused or reset connection within seconds.
+            # Then the publish task's own retries take over, minutes apart, and the release says so meanwhile.
+            # Connection errors and resets are retried by boto3 here; every put is idempotent (same key, same
+            # bytes, SHA-256 checked by the bucket), so a retried upload never leaves a half-written object.
             config=Config(
                 retries={"max_attempts": 3, "mode": "standard"},
                 connect_timeout=5,
                 read_timeout=30,
+                tcp_keepalive=True,
                 s3={"addressing_style": "path"},
             ),
         )

@@ -981,31 +981,50 @@ class QueueUnavailable(ValidationError):
     answers 503, since trying the same thing again later is the fix."""
 
 
-def _enqueue(release: Release, *, refused: str) -> None:
-    """Queue the publish once the transaction commits; refuse now, rolling the caller back, if the queue is down.
+def _enqueue(release_id: int) -> None:
+    """Queue the publish once the transaction commits; raise ``QueueUnreachable`` now if the queue is down.
 
-    The broker is checked inside the caller's transaction, so a dead or hung Redis (found within seconds)
-    rolls the cut or retry back: the draft stays a draft and no version is used. If Redis dies between the
-    check and the commit, sending fails after the commit; the release is then marked failed saying so, which
-    offers Retry, rather than staying queued with nothing in the queue. Only one message is ever sent.
+    The broker is checked inside the caller's transaction, so a dead or hung Redis (found within seconds) rolls
+    the cut or retry back: the draft stays a draft and no version is used. If Redis dies between the check and
+    the commit, sending fails after the commit; the release is then marked failed saying so, which offers
+    Retry, rather than staying queued with nothing in the queue. Only one message is ever sent.
     """
     from leger.releases import tasks
 
     if tasks.runs_in_process():
-        transaction.on_commit(lambda: tasks.publish_release.delay(release.pk))
+        transaction.on_commit(lambda: tasks.publish_release.delay(release_id))
         return
-    try:
-        tasks.check_queue()
-    except tasks.QueueUnreachable:
-        raise QueueUnavailable(refused, code="queue_unreachable") from None
+    tasks.check_queue()
 
     def send() -> None:
         try:
-            tasks.queue_publish(release.pk)
+            tasks.queue_publish(release_id)
         except tasks.QueueUnreachable:
-            _fail(release, QUEUE_LOST_AT_COMMIT)
+            fields = {"status": Release.Status.FAILED, "error": QUEUE_LOST_AT_COMMIT, "updated_at": timezone.now()}
+            Release.objects.filter(pk=release_id, status=Release.Status.QUEUED).update(**fields)
 
     transaction.on_commit(send)
+
+
+def _queue_publish(release: Release, *, refused: str) -> None:
+    """``_enqueue`` for the cut and retry: an unreachable queue becomes the plain refusal the user reads."""
+    from leger.releases.tasks import QueueUnreachable
+
+    try:
+        _enqueue(release.pk)
+    except QueueUnreachable:
+        raise QueueUnavailable(refused, code="queue_unreachable") from None
+
+
+def _after_queueing(release: Release) -> None:
+    """Read back what sending the message did: a send that failed after the commit marked the release failed."""
+    from leger.releases.tasks import runs_in_process
+
+    if runs_in_process() or transaction.get_connection().in_atomic_block:
+        return  # nothing was sent yet (in-process publishing, or the caller's transaction is still open)
+    lost = Release.objects.filter(pk=release.pk, status=Release.Status.FAILED, error=QUEUE_LOST_AT_COMMIT)
+    if lost.exists():
+        release.status, release.error = Release.Status.FAILED, QUEUE_LOST_AT_COMMIT
 
 
 def _ensure_internal_secrets(*, owner: AbstractBaseUser, manifest: Mapping[str, Any]) -> None:
@@ -1051,7 +1070,8 @@ def release_cut(*, release: Release, actor: AbstractBaseUser) -> Release:
         locked.error = ""
         locked.step = len(STEPS)
         locked.save()
-        _enqueue(locked, refused=QUEUE_DOWN_CUT)
+        _queue_publish(locked, refused=QUEUE_DOWN_CUT)
+    _after_queueing(locked)
     logger.info("release %s cut as v%s for user %s", locked.pk, version, locked.owner_id)
     return _refresh(release, locked)
 
@@ -1084,7 +1104,8 @@ def release_retry(*, release: Release) -> Release:
         locked.error = ""
         locked.progress = 0
         locked.save(update_fields=["status", "error", "progress", "updated_at"])
-        _enqueue(locked, refused=QUEUE_DOWN_RETRY)
+        _queue_publish(locked, refused=QUEUE_DOWN_RETRY)
+    _after_queueing(locked)
     logger.info("release %s queued again", locked.pk)
     return _refresh(release, locked)
 

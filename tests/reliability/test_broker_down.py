@@ -180,3 +180,37 @@ def test_redis_lost_between_the_check_and_the_commit_fails_the_release_truthfull
     published = wait_until_done(draft)
     assert published.status == Release.Status.PUBLISHED, published.error
     assert published.version == 1
+
+
+def test_a_release_whose_message_redis_lost_can_be_retried_once_it_shows_no_progress(
+    ready_user: dict[str, Any], on_private_broker: RedisServer, broker_worker: Worker, settings: Any
+) -> None:
+    """Redis restarted (no persistence) while a release waited in the queue and no worker was there to take it:
+    the message is gone and the release would say queued forever. Retry is refused while it could still be on
+    its way, and accepted once the release has shown no progress for LEGER_PUBLISH_STALE_SECONDS."""
+    redis = on_private_broker
+    user = ready_user["user"]
+    api = APIClient()
+    api.force_authenticate(user)
+    nobody = f"nobody-{uuid.uuid4().hex[:8]}"
+    with app_on_broker(redis.url(), nobody):
+        release = services.release_cut(release=minimal_draft(user), actor=user)
+        assert redis.client().llen(nobody) == 1
+        redis.stop()
+        redis.start()
+        assert redis.client().llen(nobody) == 0, "the restart was meant to lose the message"
+        # Not stuck yet: Retry leaves it as it is and queues nothing.
+        answer = api.post(f"/api/v1/releases/{release.pk}/retry/")
+        assert (answer.status_code, answer.json()["status"]) == (202, "queued")
+        assert redis.client().llen(nobody) == 0
+    assert not services.release_stuck(release)
+
+    settings.LEGER_PUBLISH_STALE_SECONDS = 1
+    time.sleep(1.5)
+    release.refresh_from_db()
+    assert services.release_stuck(release)
+    answer = api.post(f"/api/v1/releases/{release.pk}/retry/")
+    assert (answer.status_code, answer.json()["status"]) == (202, "queued")
+    release = wait_until_done(release)
+    assert release.status == Release.Status.PUBLISHED, release.error
+    assert list(Release.objects.filter(owner=user).values_list("version", "status")) == [(1, "published")]
