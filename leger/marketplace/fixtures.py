@@ -47,6 +47,7 @@ UNSLOTTED_CATEGORIES = ("integrations", "observability")
 
 def variable_fields(data: dict[str, Any], position: int) -> dict[str, Any]:
     return {
+        "label": data.get("label", ""),
         "type": data["type"],
         "default": data.get("default"),
         "options": data.get("options", []),

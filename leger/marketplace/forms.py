@@ -39,7 +39,14 @@ class FilterForm(forms.Form):
 
 
 def _field(variable: Variable, stored_mask: str | None) -> forms.Field:
-    label = variable.name
+    field = _typed_field(variable, stored_mask)
+    # The page shows the Open WebUI variable beside the label in words, for people who know its docs.
+    field.variable_name = variable.name  # type: ignore[attr-defined]
+    return field
+
+
+def _typed_field(variable: Variable, stored_mask: str | None) -> forms.Field:
+    label = variable.display_label
     help_text = variable.help_text
     default = variable.default
     attrs: dict[str, Any] = {"autocomplete": "off", "spellcheck": "false"}
@@ -124,7 +131,7 @@ class SelectionForm(forms.Form):
             )
             if variable.is_secret and variable.name in masks:
                 self.fields[variable.name + CLEAR_SUFFIX] = forms.BooleanField(
-                    required=False, label=f"Remove the stored {variable.name}"
+                    required=False, label=f"Remove the stored {variable.display_label.lower()}"
                 )
 
     def _variable_fields(self, *, shared: bool) -> list[dict[str, Any]]:

@@ -162,6 +162,7 @@ class Variable(models.Model):
     service = models.ForeignKey(Service, on_delete=models.CASCADE, null=True, blank=True, related_name="variables")
     slot = models.ForeignKey(Slot, on_delete=models.CASCADE, null=True, blank=True, related_name="shared_variables")
     name = models.CharField(max_length=100, validators=[env_var_validator])
+    label = models.CharField(max_length=100, blank=True, help_text="What the page calls it, e.g. Timeout.")
     type = models.CharField(max_length=10, choices=Type.choices)
     default = models.JSONField(
         null=True, blank=True, help_text="Written when the user leaves it empty; empty: Open WebUI's own default."
@@ -192,6 +193,11 @@ class Variable(models.Model):
     @property
     def is_secret(self) -> bool:
         return self.type == self.Type.SECRET
+
+    @property
+    def display_label(self) -> str:
+        """The label in words; the variable name where the fixtures give none."""
+        return self.label or self.name
 
 
 class Selection(models.Model):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
@@ -42,20 +44,28 @@ def test_the_slot_rule_refuses_a_second_vector_database_and_the_switch_moves_the
     assert_accessible_basics(page)
     expect(page.get_by_role("checkbox", name="Use it as the web search engine")).to_be_checked()
     screenshot("configure-searxng")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="SearXNG: configuration active.")).to_be_visible()
     expect(slot_row(page, "Web search engine")).to_contain_text("SearXNG")
 
     # The first vector database; a bad value is flagged next to its field while typing, before saving.
     configure(page, "Qdrant")
+    # Settings are labelled in words; the Open WebUI variable is a hint beside the label, not the label.
+    timeout = page.get_by_role("textbox", name="Timeout", exact=True)
+    timeout_field = page.locator(".field", has=timeout)
+    expect(timeout_field.locator("code.var-name")).to_have_text("QDRANT_TIMEOUT")
+    expect(page.get_by_role("checkbox", name="Vectors on disk", exact=True)).to_be_visible()
+    expect(page.get_by_role("textbox", name="Chunks per prompt", exact=True)).to_be_visible()  # a shared setting
+    expect(page.locator("label", has_text="QDRANT_")).to_have_count(0)
+    screenshot("configure-qdrant", phone=True)
     mark_document(page)
-    page.get_by_label("QDRANT_TIMEOUT").fill("soon")
+    timeout.fill("soon")
     expect(page.locator("#errors-QDRANT_TIMEOUT")).not_to_be_empty()
     assert same_document(page)
-    screenshot("inline-error", of=page.locator(".field", has=page.get_by_label("QDRANT_TIMEOUT")))
-    page.get_by_label("QDRANT_TIMEOUT").fill("10")
+    screenshot("inline-error", of=timeout_field)
+    timeout.fill("10")
     expect(page.locator("#errors-QDRANT_TIMEOUT")).to_be_empty()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="Qdrant: configuration active.")).to_be_visible()
     expect(slot_row(page, "Vector database")).to_contain_text("Qdrant")
 
@@ -65,16 +75,23 @@ def test_the_slot_rule_refuses_a_second_vector_database_and_the_switch_moves_the
     active = page.get_by_role("checkbox", name="Use it as the vector database")
     expect(active).not_to_be_checked()
     active.check()
-    page.get_by_role("button", name="Save").click()
-    refusal = page.get_by_role("alert")
-    expect(refusal).to_contain_text("vector database")
-    expect(refusal).to_contain_text("Qdrant")
+    page.get_by_role("button", name="Save", exact=True).click()
+    # The refusal sits next to the box it is about, is read out with it, and says what to do.
+    refusal = page.locator("#errors-active")
+    expect(refusal).to_contain_text("The vector database slot already has an active provider: Qdrant.")
+    expect(active).to_have_accessible_description(re.compile("already has an active provider: Qdrant"))
+    expect(active).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#errors-form")).to_be_empty()
+    expect(page.get_by_text("already has an active provider")).to_have_count(1)
     expect(active).to_be_checked()  # what the person chose is kept, to change
+    expect(refusal.get_by_role("link", name="Open Qdrant")).to_have_attribute("href", "/marketplace/services/qdrant/")
+    expect(refusal.get_by_role("button", name="Save and make Chroma the vector database")).to_be_visible()
     assert not Selection.objects.filter(owner=user, service_id="chroma").exists()
     screenshot("refused")
+    screenshot("refused", phone=True, of=page.locator("fieldset", has=active))
 
     active.uncheck()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="Chroma: configuration saved, not active.")).to_be_visible()
     expect(slot_row(page, "Vector database")).to_contain_text("Qdrant")
 
@@ -91,3 +108,30 @@ def test_the_slot_rule_refuses_a_second_vector_database_and_the_switch_moves_the
     active_services = set(Selection.objects.filter(owner=user, active=True).values_list("service_id", flat=True))
     assert active_services == {"searxng", "chroma"}
     screenshot("switched", of=page.get_by_role("region", name="Your slots"))
+
+
+def test_a_second_web_search_engine_is_refused_next_to_its_box_and_switched_in_one_go(
+    signed_in: Page, user: User, catalog, screenshot
+) -> None:
+    page = signed_in
+    configure(page, "SearXNG")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(slot_row(page, "Web search engine")).to_contain_text("SearXNG")
+
+    configure(page, "DuckDuckGo")
+    active = page.get_by_role("checkbox", name="Use it as the web search engine")
+    active.check()  # inline validation: the refusal appears beside the box before saving
+    refusal = page.locator("#errors-active")
+    expect(refusal).to_contain_text("already has an active provider: SearXNG")
+    expect(refusal.get_by_role("link", name="Open SearXNG")).to_be_visible()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(refusal).to_contain_text("already has an active provider: SearXNG")
+    switch = refusal.get_by_role("button", name="Save and make DuckDuckGo the web search engine")
+    expect(switch).to_be_visible()
+    switch.click()
+
+    expect(page.get_by_role("status").filter(has_text="SearXNG is deactivated and DuckDuckGo becomes")).to_be_visible()
+    expect(slot_row(page, "Web search engine").get_by_role("cell").first).to_contain_text("DuckDuckGo")
+    active_services = set(Selection.objects.filter(owner=user, active=True).values_list("service_id", flat=True))
+    assert active_services == {"duckduckgo"}
+    assert Selection.objects.filter(owner=user, service_id="searxng", active=False).exists()

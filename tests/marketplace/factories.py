@@ -49,6 +49,7 @@ def make_key_provider(
 
 def _variable(data: dict[str, Any]) -> dict[str, Any]:
     return {
+        "label": data.get("label", ""),
         "type": data.get("type", "string"),
         "default": data.get("default"),
         "options": data.get("options", []),
@@ -104,7 +105,7 @@ def make_credential(owner: AbstractBaseUser, provider: Provider, label: str = "m
 
 # Shapes of the real fixtures' services, small enough to read in a test.
 QDRANT_VARIABLES = (
-    {"name": "QDRANT_TIMEOUT", "type": "int", "default": 5, "min": 1, "max": 600},
-    {"name": "QDRANT_ON_DISK", "type": "bool", "default": False},
-    {"name": "QDRANT_COLLECTION_PREFIX", "type": "string", "default": "open-webui"},
+    {"name": "QDRANT_TIMEOUT", "label": "Timeout", "type": "int", "default": 5, "min": 1, "max": 600},
+    {"name": "QDRANT_ON_DISK", "label": "Vectors on disk", "type": "bool", "default": False},
+    {"name": "QDRANT_COLLECTION_PREFIX", "label": "Collection prefix", "type": "string", "default": "open-webui"},
 )

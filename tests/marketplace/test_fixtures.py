@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -173,6 +174,17 @@ def test_no_service_sets_the_slot_variable_or_another_services_variable_as_its_o
         assert "PGVECTOR_DB_URL" not in names or service["id"] == "pgvector"
 
 
+def test_every_setting_has_a_label_in_words_unique_on_its_form() -> None:
+    shared = {slot["id"]: slot.get("shared_settings", {}).get("variables", []) for slot in SLOTS}
+    for service in SERVICES:
+        variables = [*service["variables"], *shared.get(service.get("slot"), [])]
+        labels = [variable["label"] for variable in variables]
+        assert len(set(labels)) == len(labels), f"{service['id']} shows two settings under one label: {labels}"
+        for variable in variables:
+            # A label is words, not the variable name again (the page shows that beside it).
+            assert variable["label"] != variable["name"] and not re.fullmatch(r"[A-Z0-9_]+", variable["label"])
+
+
 @pytest.mark.django_db
 def test_the_fixtures_load_and_loading_again_changes_nothing() -> None:
     first = load_fixtures(FIXTURES)
@@ -232,6 +244,11 @@ def _by_id(items: list[dict[str, Any]], id: str) -> dict[str, Any]:
             "entry 'tavily-search', field 'key.provider': unknown key provider 'tavilly'",
         ),
         (
+            "services/vector-databases.json",
+            lambda items: _by_id(items, "qdrant")["variables"][5].pop("label"),
+            "entry 'qdrant', field 'variables[5].label': is required",
+        ),
+        (
             "key-providers.json",
             lambda items: items.append({**items[0], "id": "openai"}),
             "entry 'openai', field 'id': 'openai' is an LLM provider of the catalog",
@@ -239,7 +256,7 @@ def _by_id(items: list[dict[str, Any]], id: str) -> dict[str, Any]:
         (
             "slots.json",
             lambda items: _by_id(items, "web-search")["shared_settings"]["variables"].append(
-                {"name": "RAG_TOP_K", "type": "int", "help": "Twice."}
+                {"name": "RAG_TOP_K", "label": "Twice", "type": "int", "help": "Twice."}
             ),
             "RAG_TOP_K is already set by shared_settings.variables[0] of slot 'vector-database'",
         ),

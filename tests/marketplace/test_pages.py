@@ -138,6 +138,16 @@ def test_inline_validation_puts_the_slot_refusal_next_to_the_box(alice_client: C
     assert "already has an active provider" not in fragment.split('id="errors-form"')[1].split("</div>")[0]
 
 
+def test_each_setting_is_labelled_in_words_with_its_variable_name_as_a_hint(alice_client: Client, qdrant) -> None:
+    page = alice_client.get(configure_url("qdrant")).content.decode()
+
+    assert '<label for="id_QDRANT_TIMEOUT">Timeout</label> <code class="var-name">QDRANT_TIMEOUT</code>' in page
+    assert '<label for="id_QDRANT_ON_DISK">Vectors on disk</label> <code class="var-name">QDRANT_ON_DISK</code>' in page
+    # The slot's shared setting has no label in this test's data: its variable name stands in.
+    assert '<label for="id_RAG_TOP_K">RAG_TOP_K</label>' in page
+    assert '<label for="id_QDRANT_TIMEOUT">QDRANT_TIMEOUT' not in page
+
+
 def test_a_bad_value_is_shown_next_to_its_field_and_what_was_typed_is_kept(alice_client: Client, qdrant) -> None:
     response = alice_client.post(
         configure_url("qdrant"), {"QDRANT_TIMEOUT": "soon", "QDRANT_COLLECTION_PREFIX": "mine"}
