@@ -362,6 +362,66 @@ def release_preview(*, release: Release) -> Preview:
     return preview
 
 
+# --- the secrets a machine needs, as a person reads them --------------------------------------------------------------
+
+
+@dataclass
+class SecretRow:
+    """One secret of a release's manifest, with who it belongs to by name (never its value)."""
+
+    name: str
+    targets: list[str]
+    source: str  # "credential" (a key on /providers), "internal" (Leger generates it) or "selection" (marketplace)
+    description: str
+    providers: list[tuple[str, str]] = field(default_factory=list)  # (id, name) of the providers the key is for
+    addons: list[str] = field(default_factory=list)  # names of the add-on services that read it
+
+
+def secret_rows(*, snapshot: Snapshot | dict[str, Any] | None, secrets: list[dict[str, Any]]) -> list[SecretRow]:
+    """The manifest's secrets with each key's provider named as the catalog names it ("OpenAI", not ``openai``).
+
+    The manifest itself says "Key for provider openai" and never changes once published; the page reads the
+    snapshot to tell which provider or add-on a key is for. One query, for the provider names.
+    """
+    from leger.catalog.models import Provider
+
+    snapshot = snapshot or {}
+    provider_ids: dict[str, list[str]] = {}
+    addon_names: dict[str, list[str]] = {}
+    for model in snapshot.get("models") or []:
+        credential = model.get("credential") if isinstance(model, dict) else None
+        if isinstance(credential, dict) and model.get("provider"):
+            ids = provider_ids.setdefault(credential.get("secret", ""), [])
+            if model["provider"] not in ids:
+                ids.append(model["provider"])
+    for addon in snapshot.get("addons") or []:
+        if not isinstance(addon, dict):
+            continue
+        uses = [addon.get("credential"), *(addon.get("secrets") or [])]
+        for use in uses:
+            if isinstance(use, dict) and use.get("secret"):
+                names = addon_names.setdefault(use["secret"], [])
+                if addon.get("name") and addon["name"] not in names:
+                    names.append(addon["name"])
+    wanted = {pk for ids in provider_ids.values() for pk in ids}
+    names = dict(Provider.objects.filter(pk__in=wanted).values_list("pk", "name")) if wanted else {}
+    rows = []
+    for secret in secrets:
+        name = str(secret.get("name", ""))
+        targets = [str(target) for target in secret.get("targets") or [secret.get("target", "")] if target]
+        rows.append(
+            SecretRow(
+                name=name,
+                targets=targets,
+                source=str(secret.get("source", "")),
+                description=str(secret.get("description", "")),
+                providers=[(pk, names.get(pk, pk)) for pk in sorted(provider_ids.get(name, []))],
+                addons=addon_names.get(name, []),
+            )
+        )
+    return rows
+
+
 # --- who uses a credential (for the delete confirmation on /providers) ---------------------------------------------
 
 

@@ -33,7 +33,7 @@ from pygments.lexer import Lexer
 from pygments.lexers import DiffLexer, get_lexer_by_name, get_lexer_for_filename
 from pygments.util import ClassNotFound
 
-from leger.catalog.models import LLM, Maker
+from leger.catalog.models import LLM, Maker, Provider
 from leger.catalog.selectors import llm_list
 from leger.lib.htmx import template_for
 from leger.releases import selectors, services
@@ -503,8 +503,15 @@ def _summary_context(release: Release) -> dict[str, Any]:
         labels = {v.name: v.label for group in variables for v in group.variables}
         containers = [*snapshot["infrastructure"], *(a["container"] for a in snapshot["addons"] if a["container"])]
         container_names = {container["id"]: container["name"] for container in containers}
+        provider_ids = {model["provider"] for model in snapshot["models"] if model.get("provider")}
+        provider_names = dict(Provider.objects.filter(pk__in=provider_ids).values_list("pk", "name"))
         context.update(
-            models=snapshot["models"],
+            # A person knows "OpenAI", not the catalog id `openai`; the id stays beside it.
+            models=[
+                SimpleNamespace(**model, provider_name=provider_names.get(model.get("provider", ""), ""))
+                for model in snapshot["models"]
+            ],
+            secrets=selectors.secret_rows(snapshot=snapshot, secrets=preview.secrets),
             addons=snapshot["addons"],
             settings=[(name, labels.get(name, ""), value) for name, value in sorted(snapshot["openwebui"].items())],
             routes=[
@@ -660,7 +667,8 @@ def release_cut(request: HttpRequest, pk: int) -> HttpResponse:
             context = _summary_context(release)
             context["cut_errors"] = [text for texts in error_messages(error).values() for text in texts]
             return _render_step(request, release, SUMMARY, context)
-        messages.success(request, f"Cut “{release.name}” as version {release.version}; publishing it now.")
+        # No flash message: "publishing it now" would stay on the page after it is done. The page's progress
+        # card says it while it is true, and the published or failed state replaces it.
     url = release_url(release)
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
@@ -679,16 +687,35 @@ def _manifest_secrets(files: list[Any]) -> list[dict[str, Any]]:
         return []
 
 
-def install_commands(release: Release, manifest_url: str) -> str:
+@dataclass
+class InstallStep:
+    id: str
+    name: str  # tells its copy button from the others: "Copy the dry-run command"
+    what: str
+    command: str
+
+
+def install_steps(release: Release, manifest_url: str) -> list[InstallStep]:
+    """The leger CLI commands that install this release, each with what it does (and a copy button on the page)."""
     name = selectors.archive_name(release)
     source = manifest_url or "<manifest URL>"
-    return (
-        "# once per machine: sign in, so the CLI can fetch this release's secrets\n"
-        "leger auth login\n"
-        f"# see what version {release.version} would install, then install and start it\n"
-        f"leger deploy install {name} --source '{source}' --dry-run\n"
-        f"leger deploy install {name} --source '{source}'\n"
-    )
+    return [
+        InstallStep(
+            "install-login",
+            "sign-in",
+            "Once per machine, sign in, so the CLI can fetch this release's secrets:",
+            "leger auth login",
+        ),
+        InstallStep(
+            "install-dry-run",
+            "dry-run",
+            f"See what version {release.version} would install, changing nothing:",
+            f"leger deploy install {name} --source '{source}' --dry-run",
+        ),
+        InstallStep(
+            "install-run", "install", "Install it and start it:", f"leger deploy install {name} --source '{source}'"
+        ),
+    ]
 
 
 def _detail_context(request: HttpRequest, release: Release) -> dict[str, Any]:
@@ -706,15 +733,24 @@ def _detail_context(request: HttpRequest, release: Release) -> dict[str, Any]:
             if other.pk != release.pk and other.status == Release.Status.PUBLISHED
         ]
         earlier = [other for other in others if (other.version or 0) < (release.version or 0)]
+        previous = max(earlier, key=lambda other: other.version or 0) if earlier else None
+        if previous is not None:
+            # What a person is about to install, against what they have: the release just before this one.
+            diff = selectors.release_diff(release=release, against=previous)
+            context.update(
+                previous=previous, diff=diff, changes=[_change(change.path, change.diff) for change in diff.changed]
+            )
         context.update(
             files=files,
             total_size=sum(file.size for file in files),
             others=others,
             # Compared by default with the release just before it: what changed in this one.
-            previous_id=max(earlier, key=lambda other: other.version or 0).pk if earlier else None,
+            previous_id=previous.pk if previous else None,
             manifest_url=manifest_url,
-            secrets=_manifest_secrets([manifest] if manifest else []),
-            install=install_commands(release, manifest_url),
+            secrets=selectors.secret_rows(
+                snapshot=release.snapshot, secrets=_manifest_secrets([manifest] if manifest else [])
+            ),
+            install=install_steps(release, manifest_url),
             archive_name=f"{selectors.archive_name(release)}.tar.gz",
         )
     return context
@@ -736,7 +772,8 @@ def release_progress(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("A draft has not been cut, so it has no progress.")
     if request.htmx and not release.is_in_progress:
         # Done: the whole body changes (status, then the files or the failure), and it holds no poller any more.
-        response = render(request, f"{DETAIL_PAGE}#body", _detail_context(request, release))
+        context = {**_detail_context(request, release), "announce": True}
+        response = render(request, f"{DETAIL_PAGE}#body", context)
         retarget(response, "#release-body")
         reswap(response, "innerHTML")
         return _vary(response)
@@ -753,8 +790,7 @@ def release_retry(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         for text in error.messages:
             messages.error(request, text)
-    else:
-        messages.success(request, "Publishing it again.")
+    # Like the cut: the progress card says it is publishing again, for as long as it is.
     return redirect(release_url(release))
 
 

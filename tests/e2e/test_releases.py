@@ -42,9 +42,33 @@ def continue_to(page: Page, title: str) -> None:
 
 
 def wait_until_published(page: Page, version: int) -> None:
-    expect(page.get_by_role("heading", name="Install it")).to_be_visible(timeout=PUBLISH_TIMEOUT_MS)
+    """The page ends on the success (it follows the worker without a reload), and nothing says "publishing" any more."""
+    expect(page.get_by_role("heading", name=f"Published v{version}")).to_be_visible(timeout=PUBLISH_TIMEOUT_MS)
+    expect(page.get_by_role("heading", name="Install it")).to_be_visible()
     expect(page.locator("#release-body .badge").first).to_have_text("Published")
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"v{version}")
+    expect(page.locator("#release-progress")).to_have_count(0)
+    expect(page.get_by_text(re.compile("publishing it now|publishing version", re.I))).to_have_count(0)
+
+
+# The page is no wider than the screen, and each install command fits its own box (wrapped, not cut off).
+_OVERFLOW = """
+() => ({
+  page: document.documentElement.scrollWidth - window.innerWidth,
+  commands: [...document.querySelectorAll('.releases-command pre')].map((pre) => {
+    const box = pre.getBoundingClientRect();
+    return {over: pre.scrollWidth - pre.clientWidth, right: box.right - window.innerWidth};
+  }),
+})
+"""
+
+
+def assert_commands_fit(page: Page) -> None:
+    fit = page.evaluate(_OVERFLOW)
+    assert fit["page"] <= 0, f"the page is {fit['page']}px wider than the screen"
+    assert len(fit["commands"]) == 3
+    for command in fit["commands"]:
+        assert command["over"] <= 0 and command["right"] <= 0, f"an install command overflows: {command}"
 
 
 def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_the_next(
@@ -92,6 +116,9 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     expect(page.get_by_role("heading", name="Summary: check, then cut")).to_be_visible()
     secrets_table = page.get_by_role("region", name=re.compile("Secrets the machine will need"))
     expect(secrets_table).to_contain_text("anthropic_api_key")
+    # Providers by their names; the catalog id is only beside it.
+    expect(secrets_table.get_by_role("row", name=re.compile("anthropic_api_key"))).to_contain_text("Your Anthropic key")
+    expect(page.get_by_role("region", name=re.compile(r"Models \(1\)"))).to_contain_text("through Anthropic")
     assert key not in page.content()
     assert_accessible_basics(page)
     screenshot("summary")
@@ -99,11 +126,10 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     page.get_by_role("button", name="Cut and publish version 1").click()
 
     # The cut runs on the worker; the page follows it until it is published.
-    expect(page.get_by_role("status").filter(has_text="Cut “Home box” as version 1")).to_be_visible()
     progress = page.locator("#release-progress")
     expect(progress.or_(page.get_by_role("heading", name="Install it")).first).to_be_visible()
     if progress.is_visible():  # the worker may already be done by the time the page is shown
-        expect(progress.get_by_role("progressbar", name="Publishing")).to_be_visible()
+        expect(progress.get_by_role("progressbar", name="Publishing version 1")).to_be_visible()
         screenshot("publishing", of=progress)
     wait_until_published(page, 1)
     first = Release.objects.get(owner=user, version=1)
@@ -113,7 +139,29 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     expect(files.get_by_role("row")).to_have_count(len(paths) + 1)
     assert_accessible_basics(page)
     screenshot("published")
+    # At phone width the install commands wrap inside their boxes; the page does not scroll sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        assert_commands_fit(page)
+        page.get_by_role("heading", name="Install it").scroll_into_view_if_needed()
+        screenshot("published-install", of=page.get_by_role("region", name="Install it"))
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
     screenshot("published", phone=True)
+    # Each command has a copy button (releases.js, a static file); loopback is a secure context for the clipboard.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=page.url.split("/releases")[0])
+    install = page.get_by_role("region", name="Install it")
+    install.get_by_role("button", name="Copy the dry-run command").click()
+    expect(page.locator("#copy-status")).to_have_text("Copied the command.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.locator("#install-dry-run").text_content()
+    assert copied.startswith("leger deploy install home-box-v1 --source '") and copied.endswith("' --dry-run")
+    # The secrets by name and where each value is kept, never a value.
+    secrets_section = page.get_by_role("region", name=re.compile("Secrets the machine needs"))
+    expect(secrets_section.get_by_role("row", name=re.compile("anthropic_api_key"))).to_contain_text(
+        "Your Anthropic key"
+    )
+    expect(secrets_section.get_by_role("link", name="Providers")).to_be_visible()
 
     # A file, highlighted, as the machine will get it; no key in it.
     env_path = next(path for path in paths if path.endswith("openwebui.env"))
@@ -157,6 +205,9 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     continue_to(page, "Summary and cut")
     page.get_by_role("button", name="Cut and publish version 2").click()
     wait_until_published(page, 2)
+    # Its page shows what changed since v1 right away: the new instance name, in Open WebUI's environment file.
+    since = page.get_by_role("region", name="What changed since v1")
+    expect(since.get_by_label(f"Differences in {env_path}")).to_contain_text("+WEBUI_NAME=Robin's second AI")
 
     # What changed from v1 to v2: the instance name, in Open WebUI's environment file, shown open; files
     # nothing changed in (the version lives in the manifest only) are not listed at all.

@@ -589,6 +589,9 @@ def test_the_summary_lists_choices_files_and_secrets_without_any_secret_value(
     for path in ("llm.network", "openwebui.container", "litellm/config.yaml", "Caddyfile", "manifest.json"):
         assert f"<code>{path}</code>" in page
     assert "<code>anthropic_api_key</code>" in page and "<code>ANTHROPIC_API_KEY</code>" in page
+    # Providers by name ("Anthropic"), the catalog id only beside it.
+    assert "through Anthropic" in page and "Your Anthropic key" in page
+    assert "Key for provider anthropic" not in page and "· anthropic," not in page
     assert "litellm-master-key" in page
     assert "https://box.tail1234.ts.net" in page
     assert "Cut and publish version 1" in page
@@ -625,6 +628,8 @@ def test_the_cut_button_queues_the_release_and_it_ends_published_in_the_local_fo
     assert release.status == Release.Status.QUEUED and release.version == 1
     page = alice_client.get(f"/releases/{release.pk}/").content.decode()
     assert "Queued" in page and 'hx-trigger="every 1s"' in page
+    # What says "publishing" is the progress card, which goes once it is done (no flash message that stays).
+    assert "Publishing version 1</h2>" in page and 'class="message' not in page
     for callback in queued:  # the publish task, run in-process as with no broker configured
         callback()
     release.refresh_from_db()
@@ -633,7 +638,8 @@ def test_the_cut_button_queues_the_release_and_it_ends_published_in_the_local_fo
     assert (store / owner_uuid / "v1" / "manifest.json").is_file()
     assert (store / owner_uuid / "latest" / "manifest.json").is_file()
     page = alice_client.get(f"/releases/{release.pk}/").content.decode()
-    assert "Published" in page and "every 1s" not in page
+    assert "Published v1" in page and "every 1s" not in page
+    assert "Publishing version 1" not in page and "publishing it now" not in page
     # Cutting it again changes nothing.
     alice_client.post(f"/releases/{release.pk}/cut/")
     assert Release.objects.get(pk=release.pk).version == 1

@@ -99,7 +99,19 @@ def test_the_progress_fragment_stops_polling_and_shows_the_files_once_published(
     page = response.content.decode()
     assert response["HX-Retarget"] == "#release-body"
     assert "every 1s" not in page
-    assert "Published" in page and "litellm/config.yaml" in page
+    assert "Published v1" in page and "litellm/config.yaml" in page
+    # Screen readers hear the outcome: the live region outside the swapped body gets it out of band.
+    assert re.search(r'<p id="release-announce"[^>]*hx-swap-oob="true">Published v1.</p>', page)
+
+
+def test_a_release_page_costs_the_same_queries_with_a_previous_release_to_compare(
+    ready_user: dict[str, Any], alice_client: Client, publish, django_assert_max_num_queries
+) -> None:
+    publish()
+    second = publish(models=[{"model": "claude-3.5-haiku"}, {"model": "qwen3-4b"}])
+    with django_assert_max_num_queries(16):
+        page = alice_client.get(f"/releases/{second.pk}/").content.decode()
+    assert "What changed since v1" in page and "Your Anthropic key" in page
 
 
 def test_a_failed_release_shows_the_reason_and_a_retry_that_publishes_it(
@@ -111,12 +123,21 @@ def test_a_failed_release_shows_the_reason_and_a_retry_that_publishes_it(
     response = alice_client.get(f"/releases/{release.pk}/progress/", **HTMX)
     assert response["HX-Retarget"] == "#release-body"
     page = alice_client.get(f"/releases/{release.pk}/").content.decode()
-    assert "Publishing failed" in page and "connection reset" in page
-    assert "every 1s" not in page
+    assert "Publishing version 1 failed" in page and "connection reset" in page
+    assert "every 1s" not in page and "Publishing version 1</h2>" not in page
     assert f'action="/releases/{release.pk}/retry/"' in page
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False) as queued:
         response = alice_client.post(f"/releases/{release.pk}/retry/")
     assert response.status_code == 302
+    # Until the worker is done, the progress card says it is publishing; no message stays behind it.
+    page = alice_client.get(f"/releases/{release.pk}/").content.decode()
+    assert "Publishing version 1</h2>" in page and 'class="message' not in page
+    assert "Publishing version 1 failed" not in page and "connection reset" not in page
+    for callback in queued:
+        callback()
+    page = alice_client.get(f"/releases/{release.pk}/").content.decode()
+    assert "Published v1" in page and "Publishing version 1 failed" not in page and "connection reset" not in page
+    assert "Publishing version 1" not in page and "Retry publishing" not in page
     release.refresh_from_db()
     assert release.status == Release.Status.PUBLISHED, release.error
     # Retrying a published release is refused with a message, and it stays published.
@@ -150,10 +171,21 @@ def test_a_published_release_lists_its_files_secrets_manifest_and_install_comman
         assert f'href="/releases/{release.pk}/files/{file.path}"' in page
         assert file.sha256 in page
     assert "litellm/config.yaml" in page and "manifest.json" in page
-    assert "<code>anthropic_api_key</code>" in page and "your key" in page
-    assert "generated for you by Leger" in page
-    assert "leger deploy install" in page and "leger auth login" in page
+    assert "Published v1" in page
+    assert "<code>anthropic_api_key</code>" in page
+    # The key's provider by the name a person knows it by, its id beside it; where each value is kept.
+    assert "Your Anthropic key" in page and "<code>anthropic</code>" in page
+    assert "Key for provider anthropic" not in page
+    assert 'href="/providers/">Providers</a>' in page and "Generated once for you by Leger" in page
+    # One box per command, each with its copy button (shown by releases.js, a static file: no inline script).
+    assert '<code id="install-login">leger auth login</code>' in page
+    dry_run = re.search(r'<code id="install-dry-run">(.*?)</code>', page).group(1)
+    assert dry_run.startswith("leger deploy install home-v1 --source ") and dry_run.endswith(" --dry-run")
+    for name in ("sign-in", "dry-run", "install"):
+        assert re.search(rf'data-copy="install-[a-z-]+">Copy<span class="releases-sr-only"> the {name} command<', page)
+    assert "releases/releases.js" in page and "<script>" not in page and " onclick" not in page
     assert f"{release.snapshot['release']['owner_uuid']}/v1/manifest.json" in page
+    assert "Publishing version 1" not in page
     assert "This is the release machines that follow latest install" in page
     for value in ready_user["secret_values"]:
         assert value not in page
@@ -200,6 +232,12 @@ def test_the_diff_shows_each_changed_file_and_what_was_added(
     second = publish(models=[{"model": "claude-3.5-haiku"}, {"model": "qwen3-4b"}])
     page = alice_client.get(f"/releases/{second.pk}/").content.decode()
     assert f'<option value="{first.pk}" selected>v1' in page  # the one before it, by default
+    # The release page itself shows what changed since the release before it, the real changes open.
+    assert "What changed since v1" in page
+    assert re.search(r'<details class="releases-diff-file" open>\s*<summary><code>litellm/config.yaml<', page)
+    assert "qwen3-4b" in page.split("What changed since v1")[1]
+    assert "This is your only published release" not in page
+    assert "What changed since" not in alice_client.get(f"/releases/{first.pk}/").content.decode()
     response = alice_client.get(f"/releases/{second.pk}/diff/?against={first.pk}")
     page = response.content.decode()
     assert response.status_code == 200

@@ -10,3 +10,34 @@ document.addEventListener("htmx:afterSettle", (event) => {
     heading.focus({ preventScroll: true });
   }
 });
+
+// Copy buttons next to the install commands. Without this script the buttons stay hidden (the CSS shows them
+// only under .releases-js) and the commands are still there to select by hand. The clipboard API needs a secure
+// context (HTTPS or loopback); elsewhere the command is selected so Ctrl+C copies it.
+document.documentElement.classList.add("releases-js");
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest ? event.target.closest("[data-copy]") : null;
+  if (!button) return;
+  const code = document.getElementById(button.dataset.copy);
+  if (!code) return;
+  const status = document.getElementById("copy-status");
+  const say = (text) => {
+    if (status) status.textContent = text;
+    button.dataset.copied = "true";
+    window.setTimeout(() => { delete button.dataset.copied; }, 2000);
+  };
+  const select = () => {
+    const range = document.createRange();
+    range.selectNodeContents(code);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    say("Selected the command: press Ctrl+C (or ⌘C) to copy it.");
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(code.textContent).then(() => say("Copied the command."), select);
+  } else {
+    select();
+  }
+});
