@@ -310,6 +310,9 @@ def test_deleting_a_draft_asks_first_and_a_cut_release_cannot_be_deleted(
     ready_user: dict[str, Any], alice_client: Client, publish
 ) -> None:
     draft = minimal_draft(ready_user["user"], name="scratch")
+    # The wizard offers it; the link leads to a page that asks first.
+    page = alice_client.get(f"/releases/{draft.pk}/models/").content.decode()
+    assert f'<a href="/releases/{draft.pk}/delete/">Delete this draft…</a>' in page
     page = alice_client.get(f"/releases/{draft.pk}/delete/").content.decode()
     assert "Delete the draft “scratch”?" in page
     assert Release.objects.filter(pk=draft.pk).exists()
@@ -317,6 +320,7 @@ def test_deleting_a_draft_asks_first_and_a_cut_release_cannot_be_deleted(
     assert response.status_code == 302 and response["Location"] == "/releases/"
     assert not Release.objects.filter(pk=draft.pk).exists()
     release = publish()
+    assert "Delete this draft" not in alice_client.get(f"/releases/{release.pk}/models/").content.decode()
     response = alice_client.post(f"/releases/{release.pk}/delete/", follow=True)
     assert "Only drafts can be deleted" in response.content.decode()
     assert Release.objects.filter(pk=release.pk).exists()
