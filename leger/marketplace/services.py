@@ -182,8 +182,12 @@ def selection_update(
     """Change a selection. ``values`` replaces the plain values; a secret sent as text replaces that secret,
     one sent as ``None`` removes it, one not sent is kept.
     """
-    selection = _prepare_update(selection=selection, values=values, credential=credential, active=active)
-    _save(selection)
+    with transaction.atomic():
+        # Lock the row before reading it: a slot switch (or another save) committed between the read and the
+        # write would otherwise be undone by the stale copy, e.g. a switch to it left with no active provider.
+        list(Selection.objects.select_for_update(no_key=True).filter(pk=selection.pk).order_by().values_list("pk"))
+        selection = _prepare_update(selection=selection, values=values, credential=credential, active=active)
+        _save(selection)
     return selection
 
 
