@@ -81,8 +81,9 @@ def worker(
         queue=queue,
         s3_url=proxy.url,
         bucket=bucket.name,
-        # Tries at 0, 1, 2, 4 and 8 s: a bucket that stays away fails the release in about 15 s.
-        LEGER_PUBLISH_RETRY_BASE_SECONDS="1",
+        # Five tries back to back (in production they are 5 s to a minute apart): each one still waits for boto3's
+        # own three attempts, so a bucket that stays away fails the release in several seconds, not a minute.
+        LEGER_PUBLISH_RETRY_BASE_SECONDS="0",
     )
     worker = Worker(env=env, queue=queue, log=tmp_path_factory.mktemp("s3faults") / "worker.log").start()
     yield worker

@@ -42,7 +42,7 @@ ready_user = setup.ready_user
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 # Each chunk a worker sends the bucket waits this long: a minimal release (23 uploads) takes a few seconds.
-THROTTLE_SECONDS = 0.15
+THROTTLE_SECONDS = 0.08
 
 
 @pytest.fixture(scope="module")
