@@ -224,3 +224,13 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     assert_accessible_basics(page)
     screenshot("diff")
     screenshot("diff", phone=True)
+
+    # The list: both versions, which is latest, and the way to start another.
+    page.goto("/releases/")
+    cut = page.get_by_role("region", name="Cut releases")
+    expect(cut.get_by_role("row")).to_have_count(3)
+    expect(cut.get_by_role("row", name=re.compile(r"^v2"))).to_contain_text("latest")
+    expect(page.get_by_role("heading", name="No releases yet", exact=False)).to_have_count(0)
+    assert_accessible_basics(page)
+    screenshot("index")
+    screenshot("index", phone=True)
