@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from leger.lib.htmx import template_for
 from leger.marketplace import selectors, services
@@ -59,6 +59,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "count": len(entries),
         "states": states,
         "filtered": bool(filters),
+        "configured": bool(selections),
     }
     return render(request, template_for(request, "marketplace/index.html", "results"), context)
 
@@ -215,9 +216,13 @@ def deactivate(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     return redirect(reverse("marketplace:index") + f"#service-{selection.service_id}")
 
 
-@require_POST
-def delete(request: HttpRequest, pk: int) -> HttpResponseRedirect:
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what deleting loses, to confirm. POST: delete."""
     selection = _own_selection(request, pk)
-    services.selection_delete(selection=selection)
-    messages.success(request, f"Your {selection.service.name} configuration is deleted.")
-    return redirect("marketplace:index")
+    if request.method == "POST":
+        services.selection_delete(selection=selection)
+        messages.success(request, f"Your {selection.service.name} configuration is deleted.")
+        return redirect("marketplace:index")
+    context = {"selection": selection, "service": selection.service}
+    return render(request, template_for(request, "marketplace/delete.html", "confirm"), context)

@@ -135,3 +135,14 @@ def test_a_second_web_search_engine_is_refused_next_to_its_box_and_switched_in_o
     active_services = set(Selection.objects.filter(owner=user, active=True).values_list("service_id", flat=True))
     assert active_services == {"duckduckgo"}
     assert Selection.objects.filter(owner=user, service_id="searxng", active=False).exists()
+
+    # Deleting a configuration asks first, saying what is lost, and deletes only when confirmed.
+    page.goto("/marketplace/services/searxng/")
+    page.get_by_role("link", name="Delete this configuration").click()
+    confirm = page.get_by_role("group", name="Delete your SearXNG configuration?")
+    expect(confirm).to_contain_text("cannot be undone")
+    assert Selection.objects.filter(owner=user, service_id="searxng").exists()
+    screenshot("delete-confirm", of=page.locator("section", has=confirm))
+    confirm.get_by_role("button", name="Delete it").click()
+    expect(page.get_by_role("status").filter(has_text="Your SearXNG configuration is deleted.")).to_be_visible()
+    assert not Selection.objects.filter(owner=user, service_id="searxng").exists()

@@ -210,6 +210,35 @@ def test_another_users_selection_is_404_on_every_page(client: Client, bob_client
     assert Selection.objects.get(pk=selection.pk).active
 
 
+def test_with_nothing_configured_the_page_says_what_a_slot_does_until_one_is(alice_client: Client, alice, qdrant):
+    assert "You have configured no add-on service yet" in alice_client.get(INDEX).content.decode()
+    services.selection_create(owner=alice, service=qdrant, active=False)
+    assert "You have configured no add-on service yet" not in alice_client.get(INDEX).content.decode()
+
+
+def test_deleting_asks_first_saying_what_is_lost_and_deletes_only_when_confirmed(
+    alice_client: Client, alice, qdrant
+) -> None:
+    selection = services.selection_create(owner=alice, service=qdrant)
+    url = f"/marketplace/selections/{selection.pk}/delete/"
+
+    page = alice_client.get(configure_url("qdrant")).content.decode()
+    assert f'hx-get="{url}" hx-target="#delete-confirm"' in page
+    confirm = alice_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    whole = alice_client.get(url).content.decode()
+
+    assert "<html" not in confirm and "<html" in whole
+    assert "Delete your Qdrant configuration?" in confirm
+    assert "this cannot be undone" in confirm
+    assert "The vector database slot is left empty" in confirm
+    assert f'<form method="post" action="{url}">' in confirm
+    assert Selection.objects.filter(pk=selection.pk).exists()
+
+    done = alice_client.post(url, follow=True).content.decode()
+    assert "Your Qdrant configuration is deleted." in done
+    assert not Selection.objects.filter(pk=selection.pk).exists()
+
+
 def test_deactivating_and_deleting(alice_client: Client, alice, qdrant) -> None:
     selection = services.selection_create(owner=alice, service=qdrant)
 
