@@ -1193,12 +1193,13 @@ def release_publish(*, release_id: int, store: ArtifactStore | None = None, fina
 
 
 def _finish(release: Release, *, rendered: Rendered, store: ArtifactStore) -> Release:
-    now = timezone.now()
     with transaction.atomic():
         locked = Release.objects.select_for_update().get(pk=release.pk)
         if locked.status == Release.Status.PUBLISHED:
             return _refresh(release, locked)
         owner = Owner.objects.select_for_update().get(user_id=locked.owner_id)
+        # Read under the owner's lock, so promotions are timed in the order they move latest.
+        now = timezone.now()
         owner_uuid = str(owner.uuid)
         current = Promotion.objects.filter(owner_id=locked.owner_id).select_related("release").first()
         # A retried older release must not take latest from a newer one; promoting it does that on purpose.
