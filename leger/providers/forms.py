@@ -57,6 +57,16 @@ class CredentialAddForm(forms.Form):
     def clean_provider(self) -> Provider:
         return self.providers[self.cleaned_data["provider"]]
 
+    def ask_for_the_key_again(self) -> None:
+        """A refused form keeps what was typed, except the key, which never goes back into a page: say so.
+
+        Only when the key itself was not the problem; its own error already asks for another one.
+        """
+        if self.is_bound and self.errors and self.data.get("value") and "value" not in self.errors:
+            note = "Paste the key again: a key is never sent back to the page."
+            # The bound field copied the help text when validation built it; change both.
+            self.fields["value"].help_text = self["value"].help_text = note
+
 
 class CredentialRenameForm(forms.Form):
     label = label_field()

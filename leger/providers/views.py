@@ -52,7 +52,8 @@ def _index_url(credential: Credential | None = None) -> str:
 def _render_keys(
     request: HttpRequest, *, groups: list[ProviderGroup], form: CredentialAddForm, notice: str = ""
 ) -> HttpResponse:
-    context = {"groups": groups, "form": form, "notice": notice}
+    has_keys = any(entry.credentials for group in groups for entry in group.entries)
+    context = {"groups": groups, "form": form, "notice": notice, "has_keys": has_keys}
     return render(request, template_for(request, INDEX_PAGE, "keys"), context)
 
 
@@ -108,6 +109,7 @@ def credential_add(request: HttpRequest) -> HttpResponse:
             return _render_keys(
                 request, groups=groups, form=CredentialAddForm(providers=_providers_of(groups)), notice=notice
             )
+    form.ask_for_the_key_again()
     return _render_keys(request, groups=groups, form=form)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import secrets
 
 import pytest
@@ -46,6 +47,20 @@ def test_a_key_is_added_renamed_replaced_and_deleted_and_only_ever_shown_masked(
     add = page.get_by_role("region", name="Add a key")
     anthropic = page.locator("#provider-anthropic")
     expect(anthropic).to_contain_text("no key yet")
+    # With no key yet, the page says what one is for, above the form that adds it.
+    expect(add.get_by_text("You have no keys yet.")).to_be_visible()
+
+    # Refused for its label: the label stays to correct, and the page asks for the key again (never echoed).
+    add.get_by_label("Label").fill("w" * 101)
+    add.get_by_label("Key", exact=True).fill(first)
+    add.get_by_role("button", name="Save key").click()
+    expect(add.get_by_role("alert")).to_contain_text("Keep the label to 100 characters or fewer")
+    expect(add.get_by_label("Label")).to_have_value("w" * 101)
+    expect(add.get_by_label("Label")).to_have_attribute("aria-invalid", "true")
+    expect(add.get_by_label("Key", exact=True)).to_have_value("")
+    expect(add.get_by_label("Key", exact=True)).to_have_accessible_description(re.compile("Paste the key again"))
+    assert not Credential.objects.exists()
+    screenshot("refused-label", phone=True, of=add)
 
     # A pasted key with a line break in it is refused next to the field, and nothing is saved.
     add.get_by_label("Label").fill("work")
@@ -59,6 +74,7 @@ def test_a_key_is_added_renamed_replaced_and_deleted_and_only_ever_shown_masked(
     add.get_by_label("Key", exact=True).fill(first)
     add.get_by_role("button", name="Save key").click()
     expect(page.get_by_role("status").filter(has_text="Saved your Anthropic key “work”")).to_be_visible()
+    expect(page.get_by_text("You have no keys yet.")).to_have_count(0)
     key_row = anthropic.get_by_role("listitem").filter(has_text="work")
     expect(key_row.locator(".providers-masked")).to_have_text(f"sk-ant-…{first[-4:]}")
     expect(anthropic).to_contain_text("key configured")

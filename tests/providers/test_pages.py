@@ -115,6 +115,32 @@ def test_a_bad_label_or_missing_provider_is_refused_next_to_its_field(alice_clie
     assert Credential.objects.count() == 0
 
 
+def test_a_form_refused_for_its_label_keeps_the_label_and_asks_for_the_key_again(alice_client: Client, anthropic):
+    key = a_key()
+    body = alice_client.post(
+        "/providers/add/", {"provider": "anthropic", "label": "x" * 120, "value": key}, **HTMX
+    ).content.decode()
+
+    assert key not in body
+    assert 'value="' + "x" * 120 + '"' in body
+    value_field = re.search(r'<input type="password" name="value"[^>]*>', body).group(0)
+    assert 'aria-describedby="id_value_helptext"' in value_field
+    helptext = body.split('id="id_value_helptext">')[1].split("</small>")[0]
+    assert helptext == "Paste the key again: a key is never sent back to the page."
+    assert Credential.objects.count() == 0
+
+
+def test_with_no_keys_the_page_says_what_a_key_is_for_above_the_add_form(alice_client: Client, alice, anthropic):
+    page = alice_client.get("/providers/").content.decode()
+    empty = page.split('id="no-keys"')[1].split("</div>")[0]
+    assert "You have no keys yet." in empty and "LiteLLM uses it" in empty
+    assert 'href="/models/"' in empty
+    assert page.index('id="no-keys"') < page.index('action="/providers/add/"')
+
+    services.credential_create(owner=alice, provider=anthropic, label="work", value=a_key())
+    assert 'id="no-keys"' not in alice_client.get("/providers/").content.decode()
+
+
 def test_renaming_swaps_the_row_for_a_form_and_back(alice_client: Client, alice_key) -> None:
     credential, value = alice_key
     url = f"/providers/keys/{credential.pk}/rename/"
