@@ -8,7 +8,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from leger.overview import setup_overview
 
@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 DATABASE_DOWN = "Leger's database is not answering right now. Try again in a minute."
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """The overview: the setup checklist while anything is left to do, the latest release once it is all done."""
     return render(request, "overview.html", {"overview": setup_overview(request.user)})
