@@ -145,6 +145,10 @@ class Process:
         self.handle.close()
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 class Stack:
     """Everything a benchmark starts, stopped in reverse order on exit (even after an error)."""
 
@@ -174,12 +178,18 @@ class Stack:
     # -- context manager --
 
     def __enter__(self) -> Stack:
+        # The servers run in their own sessions, so a Ctrl-C or a TERM reaches only this process: turn both into
+        # exceptions (a background job starts with SIGINT ignored, and TERM would kill without cleaning up), so
+        # __exit__ stops every server.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _terminate)
+        signal.signal(signal.SIGHUP, _terminate)
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        if error is not None:
+        if isinstance(error, Exception):
             # What the servers said is what explains a failure (a 500's traceback is in gunicorn's log).
             for process in self.processes:
                 tail = process.log.read_text(errors="replace")[-4000:].strip()
@@ -188,6 +198,9 @@ class Stack:
         self.close()
 
     def close(self) -> None:
+        # A second Ctrl-C or TERM must not cut the cleaning up short (each stop is bounded: 20 s, then KILL).
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         for process in reversed(self.processes):
             try:
                 process.stop()
