@@ -61,10 +61,12 @@ def test_the_slot_rule_refuses_a_second_vector_database_and_the_switch_moves_the
     mark_document(page)
     timeout.fill("soon")
     expect(page.locator("#errors-QDRANT_TIMEOUT")).not_to_be_empty()
+    expect(timeout).to_have_attribute("aria-invalid", "true")  # marked for screen readers while typing too
     assert same_document(page)
     screenshot("inline-error", of=timeout_field)
     timeout.fill("10")
     expect(page.locator("#errors-QDRANT_TIMEOUT")).to_be_empty()
+    expect(timeout).not_to_have_attribute("aria-invalid", "true")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="Qdrant: configuration active.")).to_be_visible()
     expect(slot_row(page, "Vector database")).to_contain_text("Qdrant")
