@@ -26,7 +26,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
+from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget, trigger_client_event
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
@@ -603,7 +603,13 @@ def wizard_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     if request.htmx and not going_on:
         # An autosave: only the status, the errors and the indicator change; the inputs stay as typed.
         context.setdefault("error_fields", list(form))
-        return _render_step(request, release, step, context, template="releases/_autosave.html")
+        response = _render_step(request, release, step, context, template="releases/_autosave.html")
+        if saved and step == "models":
+            # The model list is drawn from what is saved: once this save has settled, the search form fetches it
+            # again, so a tick moves its model into "In this release". Any later save aborts that fetch (hx-sync),
+            # so a list drawn before a newer tick was saved never replaces it.
+            trigger_client_event(response, "models-saved", after="settle")
+        return response
     response = _render_step(
         request, release, step, context, template=f"releases/steps/{step}.html#form" if request.htmx else None
     )

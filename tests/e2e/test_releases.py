@@ -87,10 +87,13 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     expect(page.get_by_role("heading", name="Step 1 of 4: Models")).to_be_visible()
     assert_accessible_basics(page)
     page.get_by_role("searchbox", name="Search models").fill("claude 3 haiku")
+    expect(page.get_by_role("heading", name=re.compile("^Matching models you can add"))).to_be_visible()
     haiku = page.get_by_role("checkbox", name="Claude 3 Haiku", exact=True)
     haiku.check()
     saved(page)
+    # The list is drawn again from what was saved: the model moves into the release, the focus stays on its box.
     expect(page.get_by_role("list", name="Models in this release")).to_contain_text("Claude 3 Haiku")
+    expect(page.get_by_role("list", name="Models in this release").get_by_role("checkbox")).to_be_focused()
     screenshot("step-models")
     screenshot("step-models", phone=True)
     continue_to(page, "Add-on services")
@@ -147,6 +150,7 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
         screenshot("published-install", of=page.get_by_role("region", name="Install it"))
     finally:
         page.set_viewport_size({"width": 1280, "height": 900})
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot("published", phone=True)
     # Each command has a copy button (releases.js, a static file); loopback is a secure context for the clipboard.
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=page.url.split("/releases")[0])

@@ -265,6 +265,10 @@ def test_the_models_step_saves_as_the_user_goes_and_a_reload_shows_the_choice(
     assert response.status_code == 200
     page = response.content.decode()
     assert "<html" not in page and 'hx-swap-oob="true"' in page and "Saved at" in page
+    # Once it settles, the search form fetches the list again, drawn from what was saved (the tick moves up).
+    assert response["HX-Trigger-After-Settle"] == '{"models-saved": {}}'
+    step = alice_client.get(step_url(draft, "models")).content.decode()
+    assert re.search(r'<form id="model-filter"[^>]*hx-trigger="[^"]*models-saved from:body', step)
     assert inputs(draft)["models"] == [
         {"model": "claude-3.5-haiku", "provider": None},
         {"model": "qwen3-4b", "provider": None},
@@ -303,6 +307,12 @@ def test_a_model_served_by_several_of_the_users_providers_asks_which_and_keeps_t
     assert inputs(draft)["models"] == [{"model": "qwen-3-235b", "provider": "fireworks"}]
     page = alice_client.get(step_url(draft, "models")).content.decode()
     assert re.search(r'<option value="fireworks"[^>]*selected', page)
+
+
+def test_a_refused_models_save_does_not_redraw_the_list(draft: Release, alice_client: Client) -> None:
+    response = alice_client.post(step_url(draft, "models"), {"models": ["no-such-model"]}, **HTMX)
+    assert "Not saved" in response.content.decode()
+    assert "HX-Trigger-After-Settle" not in response
 
 
 def test_going_on_without_a_model_is_refused_with_a_message(draft: Release, alice_client: Client) -> None:

@@ -41,3 +41,18 @@ document.addEventListener("click", (event) => {
     select();
   }
 });
+
+// When the model list is drawn again (a search, or after a tick was saved), the focused checkbox or picker is a
+// new element with the same id: give it the focus back, so a keyboard user goes on from where they were.
+let releasesFocusedId = null;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  const active = document.activeElement;
+  releasesFocusedId = target && target.id === "model-choices" && active && active.id && target.contains(active) ? active.id : null;
+});
+document.addEventListener("htmx:afterSettle", () => {
+  if (!releasesFocusedId) return;
+  const again = document.getElementById(releasesFocusedId);
+  releasesFocusedId = null;
+  if (again && again !== document.activeElement) again.focus({ preventScroll: true });
+});
