@@ -169,6 +169,17 @@ class SelectionForm(forms.Form):
                     self.add_error("credential", "Choose one of your keys from the list.")
         return {"values": values, "credential": credential, "active": bool(self.data.get("active"))}
 
+    def ask_for_secrets_again(self) -> None:
+        """A refused form keeps what was typed except secrets, which never go back into a page: say so beside
+        each secret that was typed (and was not itself the problem)."""
+        if not (self.is_bound and self.errors):
+            return
+        for variable in self.variables:
+            if variable.is_secret and self.data.get(variable.name) and variable.name not in self.errors:
+                note = "Type it again: a secret is never sent back to the page."
+                # The bound field copied the help text when validation built it; change both.
+                self.fields[variable.name].help_text = self[variable.name].help_text = note
+
     def add_service_errors(self, error: ValidationError) -> None:
         """Put the services' errors next to the fields they are about.
 

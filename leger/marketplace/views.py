@@ -159,6 +159,7 @@ def configure(request: HttpRequest, service_id: str) -> HttpResponse:
                 state = "active" if saved.active else "saved, not active"
                 messages.success(request, f"{service.name}: configuration {state}.")
             return redirect(reverse("marketplace:index") + f"#service-{service.pk}")
+        form.ask_for_secrets_again()
     status = 400 if request.method == "POST" else 200
     return render(request, "marketplace/configure.html", _context(request, service, selection, form), status=status)
 

@@ -67,6 +67,13 @@ class TailnetSettingsForm(forms.Form):
             if name != "exposure":  # each choice of the radio group has its own explanation
                 field.widget.attrs.setdefault("aria-describedby", f"id_{name}_helptext errors-{name}")
 
+    def ask_for_the_auth_key_again(self) -> None:
+        """A refused form keeps what was typed except the auth key, which never goes back into a page: say so."""
+        if self.is_bound and self.errors and self.data.get("auth_key") and "auth_key" not in self.errors:
+            note = "Paste the auth key again: it is never sent back to the page."
+            # The bound field copied the help text when validation built it; change both.
+            self.fields["auth_key"].help_text = self["auth_key"].help_text = note
+
     def exposure_help(self) -> dict[str, str]:
         return {str(key): value for key, value in EXPOSURE_HELP.items()}
 

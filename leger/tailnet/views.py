@@ -58,6 +58,7 @@ def settings(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, "Tailnet settings saved.")
                 return redirect("tailnet:settings")
+        form.ask_for_the_auth_key_again()
         status = 400
     else:
         form = TailnetSettingsForm(initial=_initial(current), auth_key_masked=masked)

@@ -161,6 +161,26 @@ def test_a_bad_value_is_shown_next_to_its_field_and_what_was_typed_is_kept(alice
     assert not Selection.objects.exists()
 
 
+def test_a_refused_form_asks_for_a_typed_secret_again_and_never_echoes_it(alice_client: Client, vector_slot) -> None:
+    variables = (
+        {"name": "MILVUS_TOKEN", "label": "Token", "type": "secret", "help": "Token of the server."},
+        {"name": "MILVUS_HNSW_M", "label": "HNSW graph degree", "type": "int", "help": "Graph degree."},
+    )
+    make_service("milvus", name="Milvus", slot=vector_slot, variables=variables)
+    token = "milvus-token-" + a_key()
+
+    response = alice_client.post(configure_url("milvus"), {"MILVUS_TOKEN": token, "MILVUS_HNSW_M": "many"})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert token not in page
+    assert 'value="many"' in page
+    help_text = page.split('id="id_MILVUS_TOKEN_helptext">')[1].split("</p>")[0]
+    assert help_text == "Type it again: a secret is never sent back to the page."
+    assert "Type it again" not in alice_client.get(configure_url("milvus")).content.decode()
+    assert not Selection.objects.exists()
+
+
 def test_inline_validation_answers_htmx_with_each_fields_errors_and_saves_nothing(alice_client: Client, qdrant) -> None:
     response = alice_client.post(
         f"{configure_url('qdrant')}validate/", {"QDRANT_TIMEOUT": "0", "active": "on"}, HTTP_HX_REQUEST="true"

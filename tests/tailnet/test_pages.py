@@ -56,6 +56,18 @@ def test_a_bad_machine_name_is_said_once_next_to_its_field_with_what_to_remove(a
     assert 'value="my_box!"' in field
 
 
+def test_a_refused_form_asks_for_the_auth_key_again_and_never_echoes_it(alice_client: Client) -> None:
+    data = {"tailnet": "tail1234.ts.net", "hostname": "my box", "exposure": "port", "auth_key": KEY}
+    page = alice_client.post(URL, data).content.decode()
+
+    assert KEY not in page
+    help_text = page.split('id="id_auth_key_helptext">')[1].split("</p>")[0]
+    assert help_text == "Paste the auth key again: it is never sent back to the page."
+    field = page.split('id="id_auth_key"')[0].rsplit("<input", 1)[1]
+    assert "id_auth_key_helptext" in field
+    assert not TailnetSettings.objects.exists()
+
+
 def test_inline_validation_previews_the_urls_and_saves_nothing(alice_client: Client, stack) -> None:
     response = alice_client.post(
         f"{URL}preview/",
