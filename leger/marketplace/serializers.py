@@ -12,13 +12,14 @@ from leger.providers.models import Credential
 class VariableSerializer(serializers.ModelSerializer):
     min = serializers.FloatField(source="minimum", allow_null=True)
     max = serializers.FloatField(source="maximum", allow_null=True)
+    label = serializers.CharField(source="display_label", help_text="The setting in words, e.g. Timeout.")
     help = serializers.CharField(source="help_text")
     default = serializers.JSONField(allow_null=True, help_text="Used when the value is left out; null: none.")
     options = serializers.ListField(child=serializers.CharField(), help_text="The allowed values of an enum.")
 
     class Meta:
         model = Variable
-        fields = ["name", "type", "default", "options", "min", "max", "pattern", "required", "help"]
+        fields = ["name", "label", "type", "default", "options", "min", "max", "pattern", "required", "help"]
 
 
 class SlotSerializer(serializers.ModelSerializer):

@@ -22,6 +22,7 @@ def test_services_list_the_catalog_with_slot_key_and_variables(api: APIClient, q
     assert by_id["qdrant"]["requires_api_key"] is False
     assert by_id["qdrant"]["variables"][0] == {
         "name": "QDRANT_TIMEOUT",
+        "label": "Timeout",
         "type": "int",
         "default": 5,
         "options": [],
