@@ -10,7 +10,6 @@ Screenshots land in test-artifacts/screenshots/ (git-ignored; CI keeps the folde
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -21,9 +20,9 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import call_command
 from playwright.sync_api import Locator
 
+from tests.catalog_copy import load_catalog_copy
 from tests.e2e.pages import PASSWORD, sign_in
 from tests.services import REPO, CeleryWorker, free_port, wait_until
 
@@ -251,5 +250,5 @@ def signed_in(page, user: User):
 
 @pytest.fixture
 def catalog(transactional_db: None) -> None:
-    """The real catalog (models, providers, marketplace services), as `make run` loads it."""
-    call_command("load_catalog", stdout=io.StringIO())
+    """The real catalog (models, providers, marketplace services), as `make run` loads it (tests/catalog_copy.py)."""
+    load_catalog_copy()

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from leger.catalog.loading import load_fixtures
 from leger.catalog.models import Provider
 from leger.marketplace.models import Service
 from leger.marketplace.services import selection_create
@@ -24,6 +23,7 @@ from leger.providers.services import credential_create
 from leger.releases import services
 from leger.releases.models import Release
 from leger.tailnet.services import tailnet_settings_put
+from tests.catalog_copy import load_catalog_copy
 
 
 def a_key(prefix: str) -> str:
@@ -33,8 +33,8 @@ def a_key(prefix: str) -> str:
 
 @pytest.fixture
 def catalog(db: None) -> None:
-    """Every fixture kind of the project, as `manage.py load_catalog` loads it."""
-    load_fixtures()
+    """Every fixture kind of the project, as `manage.py load_catalog` loads it (copied: tests/catalog_copy.py)."""
+    load_catalog_copy()
 
 
 def add_key(user: User, provider_id: str, *, label: str = "main", prefix: str = "") -> tuple[Credential, str]:
