@@ -1179,6 +1179,9 @@ def release_publish(*, release_id: int, store: ArtifactStore | None = None, fina
     except (StoreError, OSError) as error:
         # A local folder that cannot be written fails like a bucket that does not answer.
         reason = str(error) if isinstance(error, StoreError) else f"{error.__class__.__name__}: {error}"
+        reason = reason.rstrip()
+        if reason and reason[-1] not in ".!?":
+            reason += "."  # each sentence after it must read as one
         if not final:
             _set(release, error=f"{reason} Trying again shortly.")
             raise StoreError(reason) from error

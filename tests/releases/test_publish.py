@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tarfile
 import urllib.request
 from typing import Any
@@ -235,6 +236,8 @@ def test_a_bucket_that_does_not_exist_fails_the_release_with_the_reason(
     release = publish(release)
     assert release.status == Release.Status.FAILED
     assert "leger-no-such-bucket" in release.error and "NoSuchBucket" in release.error
+    # The store's reason ends its own sentence before what Leger adds.
+    assert re.search(r"[.!?] Nothing moved: latest still points where it did\. Retry", release.error), release.error
     assert S3_ENV["LEGER_S3_SECRET_ACCESS_KEY"] not in release.error
     assert not Promotion.objects.exists()
 
