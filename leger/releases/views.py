@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -724,8 +725,13 @@ def install_steps(release: Release, manifest_url: str) -> list[InstallStep]:
     ]
 
 
+def _stuck_context(release: Release) -> dict[str, Any]:
+    """Whether a publish shows no sign of life, so the page offers to queue it again instead of waiting forever."""
+    return {"stuck": services.release_stuck(release), "stale_minutes": settings.LEGER_PUBLISH_STALE_SECONDS // 60}
+
+
 def _detail_context(request: HttpRequest, release: Release) -> dict[str, Any]:
-    context: dict[str, Any] = {"release": release}
+    context: dict[str, Any] = {"release": release, **_stuck_context(release)}
     promotion = selectors.promotion_list(owner=request.user).first()
     context["latest_promotion"] = promotion if promotion and promotion.release_id == release.pk else None
     context["is_latest"] = context["latest_promotion"] is not None
@@ -785,7 +791,7 @@ def release_progress(request: HttpRequest, pk: int) -> HttpResponse:
         return _vary(response)
     if not request.htmx:
         return redirect(release_url(release))
-    return _vary(render(request, f"{DETAIL_PAGE}#progress", {"release": release}))
+    return _vary(render(request, f"{DETAIL_PAGE}#progress", {"release": release, **_stuck_context(release)}))
 
 
 @require_POST

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import hashlib
 import io
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from leger.releases import services
 from leger.releases.models import Promotion, Release
@@ -143,6 +145,29 @@ def test_a_failed_release_shows_the_reason_and_a_retry_that_publishes_it(
     # Retrying a published release is refused with a message, and it stays published.
     response = alice_client.post(f"/releases/{release.pk}/retry/", follow=True)
     assert "Only a failed release can be retried" in response.content.decode()
+
+
+def test_a_publish_that_shows_no_progress_for_too_long_is_offered_again_and_publishes_once(
+    ready_user: dict[str, Any], alice_client: Client, store: Path, settings, django_capture_on_commit_callbacks
+) -> None:
+    # Its queue message was lost (Redis restarted without it): nothing would ever move it on.
+    release = cut_only(ready_user["user"], django_capture_on_commit_callbacks)
+    page = alice_client.get(f"/releases/{release.pk}/progress/", **HTMX).content.decode()
+    assert "Publish it again" not in page, "a publish that just started is not stuck"
+    stale = timezone.now() - dt.timedelta(seconds=settings.LEGER_PUBLISH_STALE_SECONDS + 60)
+    Release.objects.filter(pk=release.pk).update(updated_at=stale)
+    for page in (
+        alice_client.get(f"/releases/{release.pk}/progress/", **HTMX).content.decode(),
+        alice_client.get(f"/releases/{release.pk}/").content.decode(),
+    ):
+        assert "No progress for over" in page and "Publish it again" in page
+        assert f'action="/releases/{release.pk}/retry/"' in page
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = alice_client.post(f"/releases/{release.pk}/retry/")
+    assert response.status_code == 302 and len(queued) == 1
+    release.refresh_from_db()
+    assert release.status == Release.Status.PUBLISHED and release.version == 1
+    assert Promotion.objects.filter(release=release).count() == 1
 
 
 def test_a_draft_has_no_release_page_and_opens_in_the_wizard(draft_client: tuple[Client, Release]) -> None:
