@@ -109,7 +109,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "leger.sqlite3",
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+            # WAL lets pages read while a write runs; a writer waits up to 20 s for the lock (5 s by default
+            # gave a rare "database is locked" 500 under load on a busy 2-core machine).
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;", "timeout": 20},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
