@@ -69,9 +69,12 @@ def load_catalog_copy() -> None:
     if any(model._base_manager.exists() for model, _ in _copied):
         load_fixtures()  # something is there already: let the loader reconcile it, as it would in production
         return
-    for model, rows in _copied:
-        model._base_manager.bulk_create([model(**row) for row in rows], batch_size=1000)
-    # Explicit ids leave PostgreSQL's sequences behind; the next row a test creates must not collide with them.
-    with connection.cursor() as cursor:
-        for statement in connection.ops.sequence_reset_sql(no_style(), [model for model, _ in _copied]):
-            cursor.execute(statement)
+    # One transaction even for a transactional test: foreign keys are checked once, at its commit, whatever
+    # order the tables come in (a many-to-many table may come before the rows it points at).
+    with transaction.atomic():
+        for model, rows in _copied:
+            model._base_manager.bulk_create([model(**row) for row in rows], batch_size=1000)
+        # Explicit ids leave PostgreSQL's sequences behind; the next row a test creates must not collide with them.
+        with connection.cursor() as cursor:
+            for statement in connection.ops.sequence_reset_sql(no_style(), [model for model, _ in _copied]):
+                cursor.execute(statement)
