@@ -90,6 +90,8 @@ def owner(alice: User, catalog: None, _local_store: None) -> dict[str, Any]:
 
 
 SCHEMA_PATH = "/api/schema/?format=json"
+
+
 def _load_schema() -> Any:
     """Read at collection (reading the schema touches no database); each operation becomes its own test."""
     app = _in_test_transaction(get_wsgi_application())
