@@ -229,7 +229,7 @@ class OpenWebUIForm(ServiceErrorsMixin, forms.Form):
             self.fields[variable.name] = variable_field(variable)
 
     def targets_for(self, message: str) -> list[str]:
-        # The service's messages start with the setting's name: "RAG_TOP_K (Top results): must be at most 100."
+        # The service's messages start with the setting's name: "RAG_TOP_K (Top results): Enter a value of at most 100…"
         name = re.split(r"[\s:(]", message, maxsplit=1)[0]
         return [name] if name in self.fields else []
 

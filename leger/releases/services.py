@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leger.lib.storage import ArtifactStore, StoreError, get_store, sha256_hex
+from leger.lib.typed_values import FALSE_WORDS, TRUE_WORDS, check_value
 from leger.releases.models import (
     InfrastructureService,
     OpenWebUIVariable,
@@ -371,65 +372,21 @@ def clean_services(value: Any, world: World) -> tuple[list[int], list[str], list
 
 # --- step 3: Open WebUI settings --------------------------------------------------------------------------------
 
-_TRUE = {"true", "on", "1", "yes"}
-_FALSE = {"false", "off", "0", "no"}
-_URL = re.compile(r"^https?://[^\s/?#@]+(:[0-9]+)?([/?#][^\s]*)?$")
-
-
-def _number_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
+# The words a yes-or-no answer accepts as text (the routes' "exposed" reads them too).
+_TRUE, _FALSE = TRUE_WORDS, FALSE_WORDS
 
 
 def clean_openwebui_value(variable: OpenWebUIVariable, value: Any) -> tuple[Any, str | None]:
-    """(the value in its type, or a message saying what to change). Text from forms is converted."""
-    label = f"{variable.name} ({variable.label})"
-    kind = variable.type
-    if kind == OpenWebUIVariable.Type.BOOL:
-        if isinstance(value, bool):
-            return value, None
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE, None
-        return value, f"{label}: choose yes or no (true or false)."
-    if kind in (OpenWebUIVariable.Type.INT, OpenWebUIVariable.Type.FLOAT):
-        number: int | float
-        if isinstance(value, bool):
-            return value, f"{label}: enter a number."
-        if isinstance(value, str):
-            try:
-                number = int(value.strip()) if kind == OpenWebUIVariable.Type.INT else float(value.strip())
-            except ValueError:
-                what = "a whole number" if kind == OpenWebUIVariable.Type.INT else "a number"
-                return value, f"{label}: enter {what}, not {value!r}."
-        elif isinstance(value, int | float):
-            number = value
-        else:
-            return value, f"{label}: enter a number."
-        if kind == OpenWebUIVariable.Type.INT:
-            if isinstance(number, float):
-                if not number.is_integer():
-                    return value, f"{label}: enter a whole number."
-                number = int(number)
-        elif number != number or number in (float("inf"), float("-inf")):
-            return value, f"{label}: enter a finite number."
-        if variable.minimum is not None and number < variable.minimum:
-            return value, f"{label}: must be at least {_number_text(variable.minimum)}."
-        if variable.maximum is not None and number > variable.maximum:
-            return value, f"{label}: must be at most {_number_text(variable.maximum)}."
-        return number, None
-    if not isinstance(value, str):
-        return value, f"{label}: enter text."
-    if any(char in value for char in "\n\r\x00"):
-        return value, f"{label}: keep it on one line."
-    if kind == OpenWebUIVariable.Type.ENUM:
-        if value not in variable.options:
-            return value, f"{label}: choose one of {', '.join(repr(o) for o in variable.options)}."
-        return value, None
-    if kind == OpenWebUIVariable.Type.URL and not _URL.match(value):
-        return value, f"{label}: enter an http:// or https:// URL, e.g. https://example.org."
-    if variable.pattern and not re.fullmatch(variable.pattern, value):
-        hint = variable.help_text or f"it must match {variable.pattern}"
-        return value, f"{label}: {value!r} is not in the expected form. {hint}"
-    return value, None
+    """(the value in its type, or a message naming the setting and saying what to change).
+
+    The one checker of typed settings decides (the marketplace's variables use it too): text from forms is
+    read into the type first (``"42"``, ``"yes"``), and text must stay on one line, since each setting is one
+    line of Open WebUI's environment file.
+    """
+    typed, problems = check_value(variable, value, one_line=True)
+    if problems:
+        return value, f"{variable.name} ({variable.label}): {' '.join(problems)}"
+    return typed, None
 
 
 def clean_openwebui(value: Any, world: World) -> tuple[dict[str, Any], list[str]]:

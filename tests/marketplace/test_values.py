@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from leger.marketplace import services
 from leger.marketplace.models import Selection, Variable
 from leger.marketplace.values import coerce_form_values, values_errors, values_schema
+from leger.releases.models import OpenWebUIVariable
+from leger.releases.services import clean_openwebui_value
 from tests.marketplace.factories import make_service, make_slot
 
 VARIABLES = (
@@ -37,14 +39,18 @@ GOOD = {"A_REQUIRED": "here"}
     [
         ("A_STRING", 42, "Enter text"),
         ("A_PATTERNED_STRING", "big", "Enter a value matching"),
+        # The pattern must match the whole value: "$" lets a trailing line break through a search.
+        ("A_PATTERNED_STRING", "512x512\n", "Enter a value matching"),
         ("AN_INT", "abc", "Enter a whole number (not 'abc')"),
         ("AN_INT", 2.5, "Enter a whole number"),
         ("AN_INT", True, "Enter a whole number"),
+        ("AN_INT", 3.0, "Enter a whole number (not 3.0)"),
         ("AN_INT", 0, "Enter a value of at least 1 (not 0)"),
         ("AN_INT", 601, "Enter a value of at most 600 (not 601)"),
         ("A_FLOAT", "x", "Enter a number (not 'x')"),
         ("A_FLOAT", 1.5, "Enter a value of at most 1 (not 1.5)"),
         ("A_FLOAT", -0.1, "Enter a value of at least 0"),
+        ("A_FLOAT", float("inf"), "Enter a finite number (not inf)"),
         ("A_BOOL", "yes", "Enter true or false (not 'yes')"),
         ("A_BOOL", 1, "Enter true or false"),
         ("AN_ENUM", "deep", "Choose one of 'basic', 'advanced' (not 'deep')"),
@@ -138,3 +144,25 @@ def test_form_text_is_typed_and_text_that_is_not_a_number_stays_for_the_schema_t
 
     assert values == {"AN_INT": 42, "A_FLOAT": "nan", "A_BOOL": True, "ANOTHER_BOOL": False}
     assert "Enter a number" in values_errors(variables, values)["A_FLOAT"][0]
+
+
+def test_form_text_is_read_as_the_release_wizard_reads_it() -> None:
+    """One reading of text for every typed setting: the wizard's Open WebUI step accepts the same forms."""
+    variables = [
+        Variable(name="AN_INT", type="int"),
+        Variable(name="A_FLOAT", type="float"),
+        Variable(name="A_BOOL", type="bool"),
+        Variable(name="ANOTHER_BOOL", type="bool"),
+    ]
+    text = {"AN_INT": "-7", "A_FLOAT": " 1e-3 ", "A_BOOL": " No ", "ANOTHER_BOOL": "maybe"}
+
+    values = coerce_form_values(variables, text)
+
+    assert values == {"AN_INT": -7, "A_FLOAT": 0.001, "A_BOOL": False, "ANOTHER_BOOL": "maybe"}
+    assert values_errors(variables, values) == {"ANOTHER_BOOL": ["Enter true or false (not 'maybe')."]}
+    for variable in variables:
+        wizard = OpenWebUIVariable(name=variable.name, label="A setting", type=variable.type, help_text="")
+        typed, problem = clean_openwebui_value(wizard, text[variable.name])
+        assert (typed, problem is None) == (values[variable.name], variable.name != "ANOTHER_BOOL")
+    _, problem = clean_openwebui_value(wizard, "maybe")
+    assert problem == "ANOTHER_BOOL (A setting): Enter true or false (not 'maybe')."

@@ -459,7 +459,7 @@ def test_the_open_webui_step_refuses_a_bad_value_next_to_its_field_and_keeps_wha
     data.update(WEBUI_NAME="New", RAG_TOP_K="500", JWT_EXPIRES_IN="forever")
     response = alice_client.post(step_url(draft, "openwebui"), data, **HTMX)
     page = response.content.decode()
-    assert "must be at most 100" in errors_of(page, "id_RAG_TOP_K")
+    assert "Enter a value of at most 100 (not 500)" in errors_of(page, "id_RAG_TOP_K")
     assert "JWT_EXPIRES_IN (Session lifetime)" in errors_of(page, "id_JWT_EXPIRES_IN")
     assert "Not saved" in page
     assert inputs(draft)["openwebui"] == {"WEBUI_NAME": "Old"}
