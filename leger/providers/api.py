@@ -40,6 +40,10 @@ def _as_drf(error: DjangoValidationError) -> serializers.ValidationError:
     return serializers.ValidationError({"detail": error.messages})
 
 
+# A request that read the key just before another one deleted it.
+_DELETED = "This key was deleted meanwhile (by another request); nothing was changed."
+
+
 class SecretUnreadable(APIException):
     status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
     default_detail = (
@@ -112,6 +116,8 @@ class CredentialViewSet(
             )
         except DjangoValidationError as error:
             raise _as_drf(error) from None
+        except services.CredentialDeleted:
+            raise NotFound(_DELETED) from None
         return Response(CredentialSerializer(credential).data)
 
     @extend_schema(request=CredentialValueSerializer, responses=CredentialSerializer)
@@ -128,6 +134,8 @@ class CredentialViewSet(
             )
         except DjangoValidationError as error:
             raise _as_drf(error) from None
+        except services.CredentialDeleted:
+            raise NotFound(_DELETED) from None
         return Response(CredentialSerializer(credential).data)
 
     def perform_destroy(self, instance: Credential) -> None:
@@ -135,6 +143,8 @@ class CredentialViewSet(
             services.credential_delete(credential=instance, actor=self.request.user, source=_source(self.request))
         except DjangoValidationError as error:
             raise _as_drf(error) from None
+        except services.CredentialDeleted:
+            raise NotFound(_DELETED) from None
 
 
 class SecretViewSet(viewsets.GenericViewSet):

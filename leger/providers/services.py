@@ -92,10 +92,24 @@ def _lock_owner(owner_id: int) -> None:
 _CHANGING_FIELDS = ("label", "value", "masked", "rotated_at")
 
 
+class CredentialDeleted(LookupError):
+    """The key was deleted by another request after this one read it; nothing was changed."""
+
+
 def _lock_credential(credential: Credential) -> None:
     """Lock the key's row and bring ``credential`` up to date with it, so a change committed meanwhile (a
-    rename during a rotation, or the reverse) is what this change builds on, audits and answers with."""
-    credential.refresh_from_db(fields=_CHANGING_FIELDS, from_queryset=Credential.objects.select_for_update(no_key=True))
+    rename during a rotation, or the reverse) is what this change builds on, audits and answers with.
+
+    Raises CredentialDeleted when a delete committed meanwhile (or was waiting for this lock and then
+    committed): the caller's transaction is then rolled back, so no audit entry claims a change of a key
+    that is gone.
+    """
+    try:
+        credential.refresh_from_db(
+            fields=_CHANGING_FIELDS, from_queryset=Credential.objects.select_for_update(no_key=True)
+        )
+    except Credential.DoesNotExist:
+        raise CredentialDeleted("This key was deleted meanwhile; nothing was changed.") from None
 
 
 def _check_label_free(*, owner_id: int, provider: Provider, label: str, exclude_pk: int | None) -> None:
@@ -234,10 +248,16 @@ def credential_delete(
     actor: AbstractBaseUser | None = None,
     source: AccessSource = SYSTEM,
 ) -> None:
-    """Delete (revoke) a key. Refused, with who holds it, while another section protects it."""
+    """Delete (revoke) a key. Refused, with who holds it, while another section protects it.
+
+    Raises CredentialDeleted when another request deleted it first, rather than auditing a second delete.
+    """
     pk, secret_name = credential.pk, credential.secret_name
     try:
         with transaction.atomic():
+            # Locked first: a rename or rotation under way finishes (and is audited) before the key goes, and
+            # one that starts meanwhile finds it gone; a second delete finds it gone too.
+            _lock_credential(credential)
             _audit(credential, action=AuditEntry.Action.DELETED, actor=actor or credential.owner, source=source)
             credential.delete()
     except (ProtectedError, RestrictedError) as error:

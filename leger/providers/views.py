@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from leger.catalog.models import Provider
 from leger.lib.htmx import template_for
@@ -68,6 +69,13 @@ def _row_saved(request: HttpRequest, credential: Credential, notice: str) -> Htt
         return render(request, f"{INDEX_PAGE}#credential", {"credential": credential, "row_notice": notice})
     messages.success(request, notice)
     return redirect(_index_url(credential))
+
+
+def _key_deleted(request: HttpRequest) -> HttpResponse:
+    """Back to the keys, saying why: another request (another tab, the CLI) deleted the key after this page
+    read it, so the change was not made."""
+    messages.error(request, "This key was deleted (in another tab or by another request); nothing was changed.")
+    return HttpResponseClientRedirect(_index_url()) if request.htmx else redirect(_index_url())
 
 
 @require_GET
@@ -133,6 +141,8 @@ def credential_rename(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             except ValidationError as error:
                 form.add_error(None, error)
+            except services.CredentialDeleted:
+                return _key_deleted(request)
             else:
                 return _row_saved(request, credential, f"Renamed to “{credential.label}”.")
     else:
@@ -154,6 +164,8 @@ def credential_replace(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             except ValidationError as error:
                 form.add_error(None, error)
+            except services.CredentialDeleted:
+                return _key_deleted(request)
             else:
                 return _row_saved(request, credential, "Key replaced; the next release uses the new one.")
     else:
@@ -172,6 +184,8 @@ def credential_delete(request: HttpRequest, pk: int) -> HttpResponse:
             services.credential_delete(credential=credential, actor=request.user, source=_source(request))
         except ValidationError as refusal:
             error = " ".join(refusal.messages)
+        except services.CredentialDeleted:
+            return _key_deleted(request)
         else:
             notice = f"Deleted your {provider_name} key “{label}”."
             if not request.htmx:

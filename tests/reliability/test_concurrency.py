@@ -21,6 +21,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
+from django.test import Client
 from django.utils import timezone as django_timezone
 from rest_framework.test import APIClient
 
@@ -418,3 +419,67 @@ def test_a_rename_and_a_rotation_crossing_each_other_keep_both(
     assert rotated.label == ("work" if first == "rotate" else "main")
     # The change committed last answers with the key as it is now (both changes), not as it first read it.
     assert (results[0].label, results[0].masked) == (credential.label, credential.masked)
+
+
+@pytest.mark.parametrize("channel", ["api", "page"])
+@pytest.mark.parametrize("change", ["rename", "rotate"])
+def test_a_rename_or_rotation_that_read_the_key_before_it_was_deleted_says_so_and_changes_nothing(
+    key_owner: tuple[User, Credential], monkeypatch: pytest.MonkeyPatch, change: str, channel: str
+) -> None:
+    """The change read the key and checked its input; a delete commits; then the change writes. It answers 404
+    (API) or "this key was deleted" (page), never a 500, and the audit log claims no change of the gone key."""
+    user, credential = key_owner
+    read, deleted = threading.Event(), threading.Event()
+
+    # The same hold as above: the change ("job-0") stops right after checking its input, until the delete is in.
+    checker = "validate_key_value" if change == "rotate" else "credential_check_label"
+    module = validators if change == "rotate" else providers
+    original = getattr(module, checker)
+
+    def check_then_hold(*args: Any, **kwargs: Any) -> Any:
+        answer = original(*args, **kwargs)
+        if threading.current_thread().name == "job-0":
+            read.set()
+            hold_until(deleted)
+        return answer
+
+    monkeypatch.setattr(module, checker, check_then_hold)
+
+    def make_change() -> Any:
+        if channel == "api":
+            client = api_for(user)
+            if change == "rotate":
+                return client.post(f"/api/v1/credentials/{credential.pk}/rotate/", {"value": a_key()}, format="json")
+            return client.patch(f"/api/v1/credentials/{credential.pk}/", {"label": "work"}, format="json")
+        client = Client()
+        client.force_login(user)
+        if change == "rotate":
+            return client.post(f"/providers/keys/{credential.pk}/replace/", {"value": a_key()}, follow=True)
+        return client.post(f"/providers/keys/{credential.pk}/rename/", {"label": "work"}, follow=True)
+
+    def delete_meanwhile() -> Any:
+        assert read.wait(15)
+        try:
+            return api_for(user).delete(f"/api/v1/credentials/{credential.pk}/")
+        finally:
+            deleted.set()
+
+    changed, delete = run_together([make_change, delete_meanwhile])
+
+    assert not errors_of([changed, delete]), errors_of([changed, delete])
+    assert delete.status_code == 204
+    if channel == "api":
+        assert changed.status_code == 404, changed.content
+        assert "deleted" in changed.json()["detail"]
+    else:
+        assert changed.status_code == 200
+        assert changed.redirect_chain == [("/providers/", 302)]
+        assert "This key was deleted" in changed.content.decode()
+    assert not Credential.objects.filter(pk=credential.pk).exists()
+    # Created, then deleted: nothing claims a rename or rotation of the key after it was gone.
+    actions = list(
+        AuditEntry.objects.filter(owner=user, secret_name=credential.secret_name)
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )
+    assert actions == [AuditEntry.Action.CREATED, AuditEntry.Action.DELETED]
