@@ -250,6 +250,9 @@ CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 3
 LEGER_PUBLISH_STALE_SECONDS = envint("LEGER_PUBLISH_STALE_SECONDS", 900)
 # Seconds before publishing tries a store error again, doubling each try (leger.releases.tasks.retry_delay).
 LEGER_PUBLISH_RETRY_BASE_SECONDS = envint("LEGER_PUBLISH_RETRY_BASE_SECONDS", 5)
+# How many publish runs of one release may be interrupted (the worker stopped mid-way, e.g. killed when out of
+# memory, and the message came back) before the next run marks it failed instead of looping forever.
+LEGER_PUBLISH_MAX_ATTEMPTS = envint("LEGER_PUBLISH_MAX_ATTEMPTS", 5)
 
 # Release artifacts: an S3-compatible bucket when LEGER_S3_BUCKET is set,
 # else a local folder with the same key layout.

@@ -229,6 +229,10 @@ class Release(models.Model):
     snapshot = models.JSONField(null=True, blank=True, help_text="Every input of rendering, frozen when cut.")
     error = models.TextField(blank=True, help_text="Why publishing failed, naming the file and line if it can.")
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of publishing done.")
+    publish_attempts = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Publish runs started and not finished: each one's worker stopped mid-way (0 once a run ends).",
+    )
     manifest_key = models.CharField(max_length=300, blank=True, help_text="Object key of this release's manifest.")
     cloned_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="clones")
     cut_by = models.ForeignKey(

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from leger.lib.storage import ArtifactStore, StoreError, get_store, sha256_hex
@@ -1060,7 +1061,8 @@ def release_retry(*, release: Release) -> Release:
         locked.status = Release.Status.QUEUED
         locked.error = ""
         locked.progress = 0
-        locked.save(update_fields=["status", "error", "progress", "updated_at"])
+        locked.publish_attempts = 0  # a fresh start: the runs interrupted before count no more
+        locked.save(update_fields=["status", "error", "progress", "publish_attempts", "updated_at"])
         _queue_publish(locked, refused=QUEUE_DOWN_RETRY)
     _after_queueing(locked)
     logger.info("release %s queued again", locked.pk)
@@ -1094,12 +1096,36 @@ def release_publish(*, release_id: int, store: ArtifactStore | None = None, fina
     unchanged, so running it twice is harmless. Store errors are transient: with ``final`` false they are
     raised for the task to retry, otherwise the release fails with the reason. ``latest`` only moves after
     every object is verified in the bucket, and never back to an older version than it holds.
-    """
-    from leger.releases.snapshot import SnapshotError, validate_snapshot
 
+    A run that kills its worker (out of memory, say) comes back with its message, as often as it dies; so each
+    run counts itself in ``publish_attempts`` when it starts and clears the count however it ends, and a run
+    that finds LEGER_PUBLISH_MAX_ATTEMPTS runs already interrupted marks the release failed instead. A store
+    error handed back for the task to retry ends its run too, so those retries keep their own limit.
+    """
     release = Release.objects.get(pk=release_id)
     if not release.is_in_progress:
         return release
+    interrupted = release.publish_attempts
+    if interrupted >= settings.LEGER_PUBLISH_MAX_ATTEMPTS:
+        Release.objects.filter(pk=release.pk).update(publish_attempts=0)
+        release.publish_attempts = 0
+        logger.error("release %s: its publish was interrupted %s times; giving up", release.pk, interrupted)
+        return _fail(
+            release,
+            f"Publishing was interrupted {interrupted} times: its worker stopped each time (out of memory?). "
+            "See the worker's log, then Retry.",
+        )
+    Release.objects.filter(pk=release.pk).update(publish_attempts=F("publish_attempts") + 1)
+    try:
+        return _publish(release, store=store, final=final)
+    finally:
+        # Reached however the run ends, short of its process dying: only those runs stay counted.
+        Release.objects.filter(pk=release.pk).update(publish_attempts=0)
+
+
+def _publish(release: Release, *, store: ArtifactStore | None, final: bool) -> Release:
+    from leger.releases.snapshot import SnapshotError, validate_snapshot
+
     _set(release, status=Release.Status.RENDERING, progress=PROGRESS_RENDERING, error="")
     try:
         snapshot = validate_snapshot(release.snapshot)

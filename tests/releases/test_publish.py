@@ -379,6 +379,8 @@ def test_the_task_retries_store_errors_with_backoff_and_its_last_try_fails_the_r
     release = cut(minimal_draft(user), user, django_capture_on_commit_callbacks)
     settings.LEGER_S3_BUCKET = ""
     settings.LEGER_RELEASES_DIR = "/proc/leger-cannot-write-here"
+    # A store error ends its run: the retries are not interruptions, so even a cap of one takes none of them.
+    settings.LEGER_PUBLISH_MAX_ATTEMPTS = 1
     tries: list[bool] = []
     real_publish = services.release_publish
 
@@ -392,4 +394,75 @@ def test_the_task_retries_store_errors_with_backoff_and_its_last_try_fails_the_r
     release.refresh_from_db()
     assert release.status == Release.Status.FAILED
     assert "Uploading to the local folder /proc/leger-cannot-write-here failed" in release.error
+    assert release.publish_attempts == 0
     assert [tasks.retry_delay(n) for n in range(6)] == [5, 10, 20, 40, 60, 60]
+
+
+class CountWatching(Watching):
+    """The real store, noting the release's count of unfinished publish runs as each object arrives."""
+
+    def put(self, key: str, data: bytes, **kwargs: Any) -> None:
+        self.seen.append(Release.objects.values_list("publish_attempts", flat=True).get(pk=self.release.pk))
+        self.store.put(key, data, **kwargs)
+
+
+def interrupted(release: Release, times: int) -> None:
+    """What ``times`` runs killed mid-way (out of memory) leave behind: each counted itself and never finished."""
+    Release.objects.filter(pk=release.pk).update(status=Release.Status.UPLOADING, progress=40, publish_attempts=times)
+
+
+def test_a_publish_run_counts_itself_while_it_runs_and_clears_the_count_however_it_ends(
+    ready_user: dict[str, Any], bucket: dict[str, Any], django_capture_on_commit_callbacks
+) -> None:
+    user = ready_user["user"]
+    release = cut(minimal_draft(user), user, django_capture_on_commit_callbacks)
+    interrupted(release, 2)
+
+    # A store error handed back for the task to retry ends its run: it is no interruption.
+    with pytest.raises(StoreError):
+        publish(release, store=FailingAfter(get_store(), 0), final=False)
+    release.refresh_from_db()
+    assert release.publish_attempts == 0
+
+    watching = CountWatching(get_store(), release)
+    assert publish(release, store=watching).status == Release.Status.PUBLISHED
+    assert set(watching.seen) == {1}, "a run under way counts as one not (yet) finished"
+    release.refresh_from_db()
+    assert release.publish_attempts == 0
+    # A published release's next delivery changes nothing and counts nothing.
+    publish(release)
+    release.refresh_from_db()
+    assert (release.status, release.publish_attempts) == (Release.Status.PUBLISHED, 0)
+
+
+def test_a_publish_interrupted_as_often_as_allowed_fails_saying_why_and_retry_starts_the_count_again(
+    ready_user: dict[str, Any], bucket: dict[str, Any], settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.LEGER_PUBLISH_MAX_ATTEMPTS = 3
+    user = ready_user["user"]
+    release = cut(minimal_draft(user), user, django_capture_on_commit_callbacks)
+
+    # Two interrupted runs are within the limit: the third publishes.
+    interrupted(release, 2)
+    assert publish(release).status == Release.Status.PUBLISHED
+
+    second = cut(minimal_draft(user, "v2"), user, django_capture_on_commit_callbacks)
+    interrupted(second, 3)
+    second = publish(second)
+    assert second.status == Release.Status.FAILED
+    assert second.error == (
+        "Publishing was interrupted 3 times: its worker stopped each time (out of memory?). "
+        "See the worker's log, then Retry."
+    )
+    owner_uuid = release.snapshot["release"]["owner_uuid"]
+    assert not bucket["objects"](f"{owner_uuid}/v2/"), "the run that gave up uploaded nothing"
+    assert selectors.latest_release(owner=user) == release
+
+    interrupted(second, 3)  # e.g. Retry pressed on a release still counted (a stuck one)
+    Release.objects.filter(pk=second.pk).update(status=Release.Status.FAILED)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        second = services.release_retry(release=second)
+    assert len(callbacks) == 1
+    second.refresh_from_db()
+    assert (second.status, second.publish_attempts) == (Release.Status.QUEUED, 0)
+    assert publish(second).status == Release.Status.PUBLISHED

@@ -182,3 +182,40 @@ def test_a_worker_killed_whole_mid_upload_leaves_the_message_in_redis_and_a_new_
     assert (received(first.output()), received(second.output())) == (1, 1)
     assert "published as v1" not in first.output()
     assert redis.hlen("unacked") == 0 and redis.llen(start_worker.queue) == 0
+
+
+def test_a_publish_that_kills_its_worker_every_time_fails_saying_why_after_the_limit_and_retry_publishes_it(
+    ready_user: dict[str, Any], start_worker: Any, slow_bucket: tuple[FaultProxy, Bucket], redis_server: RedisServer
+) -> None:
+    """Out of memory on every run: each killed run comes back (reject_on_worker_lost), up to the limit; the next
+    delivery marks the release failed with a reason a person can act on and is acknowledged, not run again."""
+    _, bucket = slow_bucket
+    user = ready_user["user"]
+    worker = start_worker(pool="prefork", LEGER_PUBLISH_MAX_ATTEMPTS="2")
+    watch = Watch(services.release_cut(release=minimal_draft(user), actor=user))
+    for run in (1, 2):
+        # This run started (counted itself) and uploads afresh: the killed run's progress is gone.
+        watch.until(lambda r, run=run: r.publish_attempts == run and r.progress < 30)
+        watch.mid_upload()
+        os.kill(worker.pool_child(), signal.SIGKILL)
+
+    release = watch.done()
+    assert release.status == Release.Status.FAILED
+    assert release.error == (
+        "Publishing was interrupted 2 times: its worker stopped each time (out of memory?). "
+        "See the worker's log, then Retry."
+    )
+    assert release.publish_attempts == 0
+    # The third delivery gave up and was acknowledged: nothing is queued or held for it any more.
+    time.sleep(1)
+    redis = redis_server.client()
+    assert redis.hlen("unacked") == 0 and redis.llen(start_worker.queue) == 0
+    assert received(worker.output()) == 3
+    owner_uuid = release.snapshot["release"]["owner_uuid"]
+    assert bucket.get(latest_key(owner_uuid)) is None
+
+    # Whatever ate the memory is fixed; Retry publishes it, once.
+    watch = Watch(services.release_retry(release=release))
+    release = watch.done()
+    assert_published_once(release, bucket)
+    assert received(worker.output()) == 4
