@@ -6,6 +6,8 @@ import difflib
 import gzip
 import io
 import tarfile
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -110,34 +112,61 @@ def _label(release: Release) -> str:
     return f"v{release.version}" if release.version else f"draft {release.pk}"
 
 
-def _published_files(release: Release) -> dict[str, ReleaseFile]:
+def _published_files(release: Release, *, content: bool = True) -> dict[str, ReleaseFile]:
     if release.status != Release.Status.PUBLISHED:
         raise ValidationError(
             f"Release {release} has no files yet (it is {release.get_status_display().lower()}); "
             "compare published releases."
         )
-    return {f.path: f for f in release_files(release=release)}
+    files = release_files(release=release)
+    return {f.path: f for f in (files if content else files.defer("content"))}
+
+
+# Unified diffs already made, by (old sha256, new sha256, from label, to label): a file's text is fixed by its
+# checksum, so the same pair always gives the same diff. The release page diffs against the previous release on
+# every view; difflib on the larger files was most of its time. Bounded, per process.
+_DIFF_CACHE: OrderedDict[tuple[str, str, str, str], str] = OrderedDict()
+_DIFF_CACHE_SIZE = 512
+_DIFF_CACHE_LOCK = threading.Lock()
+
+
+def _unified_diff(old: str, new: str, fromfile: str, tofile: str) -> str:
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=fromfile, tofile=tofile
+    )
+    return "".join(_ending(line) for line in lines)
 
 
 def release_diff(*, release: Release, against: Release) -> Diff:
     """What changed from ``against`` to ``release``: a unified diff per changed file, added and removed paths."""
     if against.owner_id != release.owner_id:
         raise ValidationError("A release can only be compared with another release of the same owner.")
-    new, old = _published_files(release), _published_files(against)
+    # Checksums first: the texts are only read for changed files whose diff is not already known.
+    new, old = _published_files(release, content=False), _published_files(against, content=False)
     diff = Diff(release=release, against=against)
     diff.added = sorted(set(new) - set(old))
     diff.removed = sorted(set(old) - set(new))
+    keys: dict[str, tuple[str, str, str, str]] = {}
     for path in sorted(set(new) & set(old)):
         if new[path].sha256 == old[path].sha256:
             diff.unchanged.append(path)
-            continue
-        lines = difflib.unified_diff(
-            old[path].content.splitlines(keepends=True),
-            new[path].content.splitlines(keepends=True),
-            fromfile=f"{_label(against)}/{path}",
-            tofile=f"{_label(release)}/{path}",
-        )
-        diff.changed.append(FileDiff(path=path, diff="".join(_ending(line) for line in lines)))
+        else:
+            keys[path] = (old[path].sha256, new[path].sha256, f"{_label(against)}/{path}", f"{_label(release)}/{path}")
+    with _DIFF_CACHE_LOCK:
+        known = {path: _DIFF_CACHE[key] for path, key in keys.items() if key in _DIFF_CACHE}
+    missing = [path for path in keys if path not in known]
+    if missing:
+        ids = [old[path].pk for path in missing] + [new[path].pk for path in missing]
+        texts = dict(ReleaseFile.objects.filter(pk__in=ids).values_list("pk", "content"))
+        for path in missing:
+            known[path] = _unified_diff(texts[old[path].pk], texts[new[path].pk], *keys[path][2:])
+    with _DIFF_CACHE_LOCK:
+        for path, key in keys.items():
+            _DIFF_CACHE[key] = known[path]
+            _DIFF_CACHE.move_to_end(key)
+        while len(_DIFF_CACHE) > _DIFF_CACHE_SIZE:
+            _DIFF_CACHE.popitem(last=False)
+    diff.changed = [FileDiff(path=path, diff=known[path]) for path in keys]
     return diff
 
 

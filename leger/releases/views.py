@@ -10,6 +10,7 @@ plain forms and redirects.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -893,14 +894,25 @@ _VERSION_MENTION = re.compile(r'\bv\d+\b|(?<="version": )\d+|(?<=version=)\d+')
 
 
 def _change(path: str, text: str) -> SimpleNamespace:
+    return SimpleNamespace(**_highlighted_change(path, text))
+
+
+# A diff's text (headers included) decides its highlighting and counts, and the release page shows the same diff
+# against the previous release on every view: Pygments runs once per diff per process, not once per request.
+@functools.lru_cache(maxsize=256)
+def _highlighted_change(path: str, text: str) -> dict[str, Any]:
     added = [line[1:] for line in text.splitlines() if line.startswith("+") and not line.startswith("+++")]
     removed = [line[1:] for line in text.splitlines() if line.startswith("-") and not line.startswith("---")]
     only_version = sorted(_VERSION_MENTION.sub("#", line) for line in added) == sorted(
         _VERSION_MENTION.sub("#", line) for line in removed
     )
-    return SimpleNamespace(
-        path=path, html=diff_html(text), added=len(added), removed=len(removed), only_version=only_version
-    )
+    return {
+        "path": path,
+        "html": diff_html(text),
+        "added": len(added),
+        "removed": len(removed),
+        "only_version": only_version,
+    }
 
 
 @require_GET
