@@ -483,3 +483,50 @@ def test_a_rename_or_rotation_that_read_the_key_before_it_was_deleted_says_so_an
         .values_list("action", flat=True)
     )
     assert actions == [AuditEntry.Action.CREATED, AuditEntry.Action.DELETED]
+
+
+@pytest.mark.parametrize("other", ["delete", "rotate"])
+def test_a_delete_that_read_the_key_before_another_change_committed(
+    key_owner: tuple[User, Credential], monkeypatch: pytest.MonkeyPatch, other: str
+) -> None:
+    """Two deletes crossing: the second answers 404 and audits no second delete. A rotation committed before the
+    delete takes its lock: both happened, so both stay in the audit log (the rotation's entry outlives the key)."""
+    user, credential = key_owner
+    read, other_done = threading.Event(), threading.Event()
+    original = providers._lock_credential
+
+    def hold_then_lock(*args: Any, **kwargs: Any) -> Any:
+        # The held delete ("job-0") has read the key and stops just before taking its lock.
+        if threading.current_thread().name == "job-0":
+            read.set()
+            hold_until(other_done)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(providers, "_lock_credential", hold_then_lock)
+    key_url = f"/api/v1/credentials/{credential.pk}/"
+
+    def then_other() -> Any:
+        assert read.wait(15)
+        try:
+            if other == "delete":
+                return api_for(user).delete(key_url)
+            return api_for(user).post(f"{key_url}rotate/", {"value": a_key()}, format="json")
+        finally:
+            other_done.set()
+
+    held, meanwhile = run_together([lambda: api_for(user).delete(key_url), then_other])
+
+    assert not errors_of([held, meanwhile]), errors_of([held, meanwhile])
+    assert not Credential.objects.filter(pk=credential.pk).exists()
+    actions = list(
+        AuditEntry.objects.filter(owner=user, secret_name=credential.secret_name)
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )
+    if other == "delete":
+        assert (meanwhile.status_code, held.status_code) == (204, 404), held.content
+        assert "deleted" in held.json()["detail"]
+        assert actions == [AuditEntry.Action.CREATED, AuditEntry.Action.DELETED]
+    else:
+        assert (meanwhile.status_code, held.status_code) == (200, 204)
+        assert actions == [AuditEntry.Action.CREATED, AuditEntry.Action.REPLACED, AuditEntry.Action.DELETED]
