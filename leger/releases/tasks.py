@@ -35,6 +35,9 @@ def retry_delay(retries: int) -> int:
 def publish_release(self, release_id: int) -> str:  # type: ignore[no-untyped-def]
     """Publish one cut release. Safe to run twice (acks_late redelivers it if a worker dies mid-way).
 
+    Redelivery after a dead worker has no limit of its own: ``release_publish`` counts the runs that never
+    finished and fails the release after LEGER_PUBLISH_MAX_ATTEMPTS of them; that answer acknowledges the message.
+
     A store error is retried with backoff; the last try marks the release failed with the reason.
     """
     from leger.releases.models import Release
