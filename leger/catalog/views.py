@@ -13,9 +13,26 @@ from leger.providers.selectors import configured_provider_ids
 
 PAGE_SIZE = 24
 
+# What a card does not show: the description and llama-swap's settings (two of them JSON) stay in the database.
+CARD_DEFERRED = (
+    "description",
+    "max_output",
+    "embedding_dimension",
+    "use_cases",
+    "family",
+    "hf_repo",
+    "hf_file",
+    "quantization",
+    "ctx_size",
+    "ttl",
+    "ram_required_gb",
+    "flash_attn",
+    "aliases",
+)
+
 
 def model_list(request: HttpRequest) -> HttpResponse:
-    filterset = LLMFilterSet(request.GET, queryset=llm_list())
+    filterset = LLMFilterSet(request.GET, queryset=llm_list().defer(*CARD_DEFERRED))
     # A filter that names nothing shows why, rather than a silently unfiltered list.
     llms = filterset.qs if filterset.is_valid() else LLM.objects.none()
     page = Paginator(llms, PAGE_SIZE).get_page(request.GET.get("page"))
