@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from leger.releases import services
+from leger.releases import selectors, services
 from leger.releases.models import Promotion, Release
 from tests.releases import test_services_setup as setup
 from tests.releases.test_services_setup import minimal_draft
@@ -111,9 +111,28 @@ def test_a_release_page_costs_the_same_queries_with_a_previous_release_to_compar
 ) -> None:
     publish()
     second = publish(models=[{"model": "claude-3.5-haiku"}, {"model": "qwen3-4b"}])
-    with django_assert_max_num_queries(16):
+    selectors._DIFF_CACHE.clear()
+    # A first view reads the changed files' texts to make the diff; later views take it from the cache (below).
+    with django_assert_max_num_queries(12):
         page = alice_client.get(f"/releases/{second.pk}/").content.decode()
     assert "What changed since v1" in page and "Your Anthropic key" in page
+
+
+def test_a_release_page_makes_its_diff_once_and_then_reads_no_file_texts(
+    ready_user: dict[str, Any], alice_client: Client, publish, django_assert_max_num_queries
+) -> None:
+    publish()
+    second = publish(models=[{"model": "claude-3.5-haiku"}, {"model": "qwen3-4b"}])
+    selectors._DIFF_CACHE.clear()
+    cold = alice_client.get(f"/releases/{second.pk}/").content.decode()
+    with django_assert_max_num_queries(11) as warm:
+        page = alice_client.get(f"/releases/{second.pk}/").content.decode()
+    # The diff comes from the cache: no file's text is read, only the manifest's (for the secrets table).
+    reads = [query["sql"] for query in warm.captured_queries if '"releases_releasefile"."content"' in query["sql"]]
+    assert len(reads) == 1 and "manifest.json" in reads[0]
+    changes = re.compile(r'<section[^>]*aria-labelledby="diff-heading".*?</section>', re.S)
+    assert "What changed since v1" in page
+    assert changes.findall(page) == changes.findall(cold) != []
 
 
 def test_a_failed_release_shows_the_reason_and_a_retry_that_publishes_it(
