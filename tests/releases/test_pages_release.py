@@ -269,6 +269,18 @@ def test_the_archive_holds_every_file_with_its_checksum(
     assert {name: hashlib.sha256(data).hexdigest() for name, data in members.items()} == expected
 
 
+def test_the_diff_page_costs_a_fixed_number_of_queries(
+    ready_user: dict[str, Any], alice_client: Client, publish, django_assert_max_num_queries
+) -> None:
+    first = publish()
+    second = publish(models=[{"model": "claude-3.5-haiku"}, {"model": "qwen3-4b"}])
+    selectors._DIFF_CACHE.clear()
+    # Both releases' checksums, then the changed files' texts in one query, whatever the number of files.
+    with django_assert_max_num_queries(8):
+        page = alice_client.get(f"/releases/{second.pk}/diff/?against={first.pk}").content.decode()
+    assert "v1/litellm/config.yaml" in page and "v2/llama-swap/config.yaml" in page
+
+
 def test_the_diff_shows_each_changed_file_and_what_was_added(
     ready_user: dict[str, Any], alice_client: Client, publish
 ) -> None:
