@@ -371,6 +371,15 @@ def test_the_detail_page_shows_every_provider_and_a_way_to_add_a_key(
     assert "$0.80" in page and "$4.00" in page and "200K" in page
 
 
+def test_the_detail_page_costs_a_fixed_number_of_queries(
+    alice_client: Client, catalog: None, django_assert_max_num_queries
+) -> None:
+    # Session, user, the model with its maker, its capabilities, its offerings with their providers, the keys.
+    with django_assert_max_num_queries(6):
+        page = alice_client.get("/models/claude-3.5-haiku/").content.decode()
+    assert "anthropic/claude-3-5-haiku" in page and "openrouter/anthropic/claude-3.5-haiku" in page
+
+
 def test_the_detail_page_of_a_local_model_shows_how_it_runs(alice_client: Client, catalog: None) -> None:
     page = alice_client.get("/models/gemma-3-4b-it/").content.decode()
     for fact in ("google/gemma-3-4b-it-GGUF", "gemma-3-4b-it-Q4_K_M.gguf", "Q4_K_M", "6 GB", "900 seconds idle"):
