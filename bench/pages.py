@@ -1,9 +1,12 @@
-"""Server time of the catalog pages and API with the full catalog loaded.
+"""Server time and queries of the catalog pages, the API and a release page, with the full catalog loaded.
 
 Runs on a throwaway database: a SQLite file in a temporary folder by default,
 or, when DATABASE_URL is set, a scratch database created beside it on the same
-server and dropped afterwards. Migrates, runs ``load_catalog``, then times N
-requests of each URL through Django's test client (no network, no browser).
+server and dropped afterwards. Migrates, runs ``load_catalog``, cuts and
+publishes two releases (into a temporary folder), then times N requests of
+each URL through Django's test client (no network, no browser) and counts the
+queries of one. Templates render as in a server: without the test
+environment's per-template signal, which would add its own cost.
 
     .venv/bin/python bench/pages.py [--requests 50]
 """
@@ -17,17 +20,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leger.settings")
 
+HTMX = {"HX-Request": "true"}
+# (label, URL, headers); the release page's URL is known once its release is cut.
 URLS = [
-    ("/models/", {}),
-    ("/models/ (htmx, filtered)", {"HX-Request": "true"}),
-    ("/api/v1/models/", {}),
+    ("/models/", "/models/", {}),
+    ("/models/ (htmx, filtered)", "/models/?capability=chat&kind=cloud&min_context=128000&search=o", HTMX),
+    ("/models/?capability=vision&kind=cloud", "/models/?capability=vision&kind=cloud", {}),
+    ("/api/v1/models/", "/api/v1/models/", {}),
 ]
-FILTERED = "/models/?capability=chat&kind=cloud&min_context=128000&search=o"
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -53,15 +59,21 @@ def main() -> None:
     from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.db import connection
+    from django.template.base import Template
     from django.test import Client
-    from django.test.utils import setup_test_environment
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
 
     # Serve static files from source, as the tests do: no collectstatic manifest needed.
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    server_render = Template._render
     setup_test_environment()
+    # The test environment makes every template render send a signal the client copies the context for.
+    Template._render = server_render
+    settings.LEGER_S3_BUCKET = ""
+    settings.LEGER_RELEASES_DIR = Path(scratch.name) / "releases"
     database = connection.settings_dict
     database["TEST"]["NAME"] = (
         str(Path(scratch.name) / "bench.sqlite3") if connection.vendor == "sqlite" else f"leger_bench_{os.getpid()}"
@@ -78,24 +90,80 @@ def main() -> None:
         client.force_login(user)
         from leger.catalog.models import LLM
 
+        urls = [*URLS, ("/releases/<id>/ (diff vs previous)", _release_page(user), {})]
         print(f"catalog: {LLM.objects.count()} models; {args.requests} requests per URL\n")
-        print(f"{'URL':<32}{'mean ms':>10}{'p50 ms':>10}{'p95 ms':>10}{'bytes':>10}")
-        for label, headers in URLS:
-            url = FILTERED if headers else label
+        print(f"{'URL':<40}{'mean ms':>10}{'p50 ms':>10}{'p95 ms':>10}{'queries':>10}{'bytes':>10}")
+        for label, url, headers in urls:
             response = client.get(url, headers=headers)  # warm-up: templates compiled, connection open
             assert response.status_code == 200, (url, response.status_code)
+            with CaptureQueriesContext(connection) as queries:
+                client.get(url, headers=headers)
+            # Read now: each request start empties the connection's query log.
+            query_count = len(queries.captured_queries)
             samples = []
             for _ in range(args.requests):
                 started = time.perf_counter()
                 response = client.get(url, headers=headers)
                 samples.append((time.perf_counter() - started) * 1000)
             print(
-                f"{label:<32}{statistics.fmean(samples):>10.1f}{percentile(samples, 0.5):>10.1f}"
-                f"{percentile(samples, 0.95):>10.1f}{len(response.content):>10}"
+                f"{label:<40}{statistics.fmean(samples):>10.1f}{percentile(samples, 0.5):>10.1f}"
+                f"{percentile(samples, 0.95):>10.1f}{query_count:>10}{len(response.content):>10}"
             )
     finally:
         connection.creation.destroy_test_db(original_name, verbosity=0)
         scratch.cleanup()
+
+
+def _release_page(user: Any) -> str:
+    """Publish a release with models, add-ons and exposed routes, then a second with other models: the URL of the
+    second's page, which shows what changed since the first."""
+    from leger.catalog.models import Provider
+    from leger.marketplace.models import Service
+    from leger.marketplace.services import selection_create
+    from leger.providers.services import credential_create
+    from leger.releases import services
+    from leger.releases.models import Release
+    from leger.tailnet.services import tailnet_settings_put
+
+    def key(provider: str, value: str) -> Any:
+        provider_row = Provider.objects.get(pk=provider)
+        return credential_create(owner=user, provider=provider_row, label="bench", value=value)
+
+    key("anthropic", "sk-ant-bench-0123456789abcdef0123456789abcdef")
+    openai = key("openai", "sk-proj-bench0123456789abcdef0123456789abcdef")
+    tailnet_settings_put(owner=user, tailnet="tail1234.ts.net", hostname="box", exposure="port", custom_domain="")
+    selections = [
+        selection_create(owner=user, service=Service.objects.get(pk=service), values={}, credential=None)
+        for service in ("searxng", "qdrant", "tika", "jupyter")
+    ]
+    selections.append(
+        selection_create(
+            owner=user,
+            service=Service.objects.get(pk="openai-embeddings"),
+            values={"RAG_EMBEDDING_MODEL": "text-embedding-3-small"},
+            credential=openai,
+        )
+    )
+    first = services.release_update(
+        release=services.release_create(owner=user, name="bench"),
+        models=[
+            {"model": "claude-3.5-haiku"},
+            {"model": "gpt-4o-mini", "provider": "openai"},
+            {"model": "gpt-oss-20b"},
+            {"model": "qwen3-4b"},
+        ],
+        services=[selection.pk for selection in selections],
+        routes={"searxng": {"exposed": True}, "jupyter": {"exposed": True, "port": 8890}},
+    )
+    # No broker configured: publishing runs in-process as the cut commits.
+    first = services.release_cut(release=first, actor=user)
+    second = services.release_clone(release=first, actor=user)
+    services.release_update(release=second, models=[{"model": "claude-3.5-haiku"}, {"model": "qwen3-4b"}])
+    second = services.release_cut(release=second, actor=user)
+    for release in (first, second):
+        release.refresh_from_db()
+        assert release.status == Release.Status.PUBLISHED, (release.status, release.error)
+    return f"/releases/{second.pk}/"
 
 
 if __name__ == "__main__":
