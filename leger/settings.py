@@ -103,7 +103,9 @@ if DATABASE_URL:
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("CONN_MAX_AGE", 60), conn_health_checks=True)
     }
     # A database host that does not answer fails a request in seconds (a 503), not at the server's timeout.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", envint("DATABASE_CONNECT_TIMEOUT", 5))
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # SQLite has no such option
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options.setdefault("connect_timeout", envint("DATABASE_CONNECT_TIMEOUT", 5))
 else:
     DATABASES = {
         "default": {
