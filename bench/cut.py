@@ -18,7 +18,6 @@ Prints medians and ranges; asserts nothing.
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,14 +27,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.lib.stack import ROOT, free_port, make_user
+
 DEFAULT_RUNS = 5
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_moto() -> tuple[subprocess.Popen[bytes], str]:
@@ -108,56 +104,14 @@ def main() -> None:
 
 
 def setup_user() -> tuple[Any, dict[str, dict[str, Any]]]:
-    from django.contrib.auth.models import User
-
+    """The catalog, and the load test's user (bench/lib/stack.py): a minimal and a full release to cut."""
     from leger.catalog.loading import load_fixtures
-    from leger.catalog.models import Provider
-    from leger.marketplace.models import Service
-    from leger.marketplace.services import selection_create
-    from leger.providers.services import credential_create
-    from leger.tailnet.services import tailnet_settings_put
 
     started = time.perf_counter()
     load_fixtures()
     print(f"catalog loaded in {time.perf_counter() - started:.2f} s")
-    user = User.objects.create_user("bench", "bench@example.org", "bench-password-1")
-    keys = {}
-    for provider_id in ("anthropic", "openai", "tavily"):
-        provider = Provider.objects.get(pk=provider_id)
-        keys[provider_id] = credential_create(
-            owner=user, provider=provider, label="bench", value=(provider.key_prefix or "sk-") + "x" * 40
-        )
-    tailnet_settings_put(owner=user, tailnet="tail1234.ts.net", hostname="box")
-
-    def select(service_id: str, **kwargs: Any) -> int:
-        service = Service.objects.get(pk=service_id)
-        return selection_create(owner=user, service=service, **kwargs).pk
-
-    selections = [
-        select("searxng"),
-        select("qdrant"),
-        select("tika"),
-        select("whisper"),
-        select("edgetts"),
-        select("jupyter"),
-        select("tavily-loader", credential=keys["tavily"]),
-        select("openai-embeddings", credential=keys["openai"]),
-    ]
-    inputs = {
-        "minimal": {"models": [{"model": "claude-3.5-haiku"}]},
-        "full": {
-            "models": [
-                {"model": "claude-3.5-haiku"},
-                {"model": "gpt-4o-mini", "provider": "openai"},
-                {"model": "gpt-oss-20b"},
-                {"model": "qwen3-4b"},
-            ],
-            "services": selections,
-            "openwebui": {"TASK_MODEL": "qwen3-4b"},
-            "routes": {"searxng": {"exposed": True}, "jupyter": {"exposed": True}},
-        },
-    }
-    return user, inputs
+    user, full = make_user()
+    return user, {"minimal": {"models": [{"model": "claude-3.5-haiku"}]}, "full": full}
 
 
 def run(runs: int) -> None:
