@@ -9,11 +9,13 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -248,3 +250,28 @@ def worker_bucket(celery_worker: CeleryWorker, moto_server: MotoServer, settings
     settings.LEGER_S3_SECRET_ACCESS_KEY = S3_ENV["LEGER_S3_SECRET_ACCESS_KEY"]
     settings.LEGER_S3_PUBLIC = False
     return "leger-worker"
+
+
+def run_together(jobs: list[Callable[[], Any]], *, timeout: float = 120) -> list[Any]:
+    """Start every job at the same moment, each in its own thread and connection; their results or errors."""
+    from django.db import connections
+
+    barrier = threading.Barrier(len(jobs))
+    results: list[Any] = [None] * len(jobs)
+
+    def run(index: int, job: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = job()
+        except Exception as error:  # handed back to the test
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, job), name=f"job-{i}") for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not [thread for thread in threads if thread.is_alive()], "a job is still running (a deadlock?)"
+    return results

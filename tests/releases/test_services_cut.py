@@ -6,17 +6,17 @@ publish task the cut queues is left out (``_enqueue`` is replaced): these tests 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from leger.releases import services
 from leger.releases.models import Owner, Release
 from tests.releases import test_services_setup as setup
 from tests.releases.test_services_setup import minimal_draft
+from tests.services import run_together
 
 catalog = setup.catalog
 ready_user = setup.ready_user
@@ -35,28 +35,6 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     ids: list[int] = []
     monkeypatch.setattr(services, "_enqueue", ids.append)
     return ids
-
-
-def run_together(jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Start every job at the same moment, each in its own thread and connection; their results or errors."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def run(index: int, job: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = job()
-        except Exception as error:  # handed back to the test
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def test_concurrent_cuts_of_one_draft_give_one_version(ready_user: dict[str, Any], queued: list[int]) -> None:

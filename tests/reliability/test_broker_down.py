@@ -38,13 +38,6 @@ ANSWER_WITHIN = 8
 
 
 @pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def broker_worker(
     django_db_setup: None, django_db_blocker: Any, redis_server: RedisServer, moto_server: Any, tmp_path_factory: Any
 ) -> Iterator[Worker]:

@@ -38,6 +38,7 @@ from leger.releases.publishing import latest_key
 from leger.releases.selectors import latest_release
 from tests.marketplace.factories import make_service, make_slot
 from tests.releases import test_services_setup as setup
+from tests.services import run_together
 
 catalog = setup.catalog
 
@@ -51,29 +52,6 @@ def _needs_postgresql() -> None:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-
-
-def run_together(jobs: list[Callable[[], Any]], *, timeout: float = 120) -> list[Any]:
-    """Start every job at the same moment, each in its own thread and connection; their results or errors."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def run(index: int, job: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = job()
-        except Exception as error:  # handed back to the test
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, job), name=f"job-{i}") for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=timeout)
-    assert not [thread for thread in threads if thread.is_alive()], "a job is still running (a deadlock?)"
-    return results
 
 
 def errors_of(results: list[Any]) -> list[Exception]:

@@ -45,13 +45,6 @@ CUT_AFTER_BYTES = 2200
 
 
 @pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def proxy(moto_server: Any) -> Iterator[FaultProxy]:
     proxy = FaultProxy(moto_server.port).start()
     yield proxy

@@ -46,13 +46,6 @@ THROTTLE_SECONDS = 0.08
 
 
 @pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def slow_bucket(moto_server: Any) -> Iterator[tuple[FaultProxy, Bucket]]:
     proxy = FaultProxy(moto_server.port).start()
     proxy.throttle(THROTTLE_SECONDS)
