@@ -94,17 +94,7 @@ class LLMAdmin(CatalogAdmin):
         (
             "Running locally (llama-swap)",
             {
-                "fields": [
-                    "family",
-                    "hf_repo",
-                    "hf_file",
-                    "quantization",
-                    "ctx_size",
-                    "ttl",
-                    "ram_required_gb",
-                    "flash_attn",
-                    "aliases",
-                ],
+                "fields": LLM.LOCAL_RUNTIME_FIELDS,
                 "description": "Needed for local models only.",
             },
         ),

@@ -126,6 +126,19 @@ class LLM(models.Model):
     flash_attn = models.BooleanField(default=False)
     aliases = models.JSONField(default=list, blank=True)
 
+    # The fields above that llama-swap reads: the admin groups them, the API nests them, the model list skips them.
+    LOCAL_RUNTIME_FIELDS = (
+        "family",
+        "hf_repo",
+        "hf_file",
+        "quantization",
+        "ctx_size",
+        "ttl",
+        "ram_required_gb",
+        "flash_attn",
+        "aliases",
+    )
+
     class Meta:
         ordering = ["name", "id"]
         verbose_name = "LLM"

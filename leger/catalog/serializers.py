@@ -63,17 +63,7 @@ class LocalRuntimeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = LLM
-        fields = [
-            "family",
-            "hf_repo",
-            "hf_file",
-            "quantization",
-            "ctx_size",
-            "ttl",
-            "ram_required_gb",
-            "flash_attn",
-            "aliases",
-        ]
+        fields = LLM.LOCAL_RUNTIME_FIELDS
 
 
 class LLMSerializer(serializers.ModelSerializer):

@@ -14,21 +14,7 @@ from leger.providers.selectors import configured_provider_ids
 PAGE_SIZE = 24
 
 # What a card does not show: the description and llama-swap's settings (two of them JSON) stay in the database.
-CARD_DEFERRED = (
-    "description",
-    "max_output",
-    "embedding_dimension",
-    "use_cases",
-    "family",
-    "hf_repo",
-    "hf_file",
-    "quantization",
-    "ctx_size",
-    "ttl",
-    "ram_required_gb",
-    "flash_attn",
-    "aliases",
-)
+CARD_DEFERRED = ("description", "max_output", "embedding_dimension", "use_cases", *LLM.LOCAL_RUNTIME_FIELDS)
 
 
 def model_list(request: HttpRequest) -> HttpResponse:
