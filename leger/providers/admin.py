@@ -176,8 +176,27 @@ class CredentialAdmin(admin.ModelAdmin):
             self.message_user(request, refusal, messages.ERROR)
 
 
+class ReadOnlyOwnedAdmin(admin.ModelAdmin):
+    """Rows nobody adds, changes or deletes from the admin; staff who are not superusers see only their own."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        if not request.user.is_superuser:
+            queryset = queryset.filter(owner=request.user)
+        return queryset
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(InternalSecret)
-class InternalSecretAdmin(admin.ModelAdmin):
+class InternalSecretAdmin(ReadOnlyOwnedAdmin):
     """Names only: the values are generated, never typed, and only the CLI endpoint hands them out.
 
     Read-only, since changing or deleting one would lock an installed stack out of its own databases.
@@ -189,24 +208,9 @@ class InternalSecretAdmin(admin.ModelAdmin):
     fields = ["name", "owner", "created_at"]
     readonly_fields = fields
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[InternalSecret]:
-        queryset = super().get_queryset(request)
-        if not request.user.is_superuser:
-            queryset = queryset.filter(owner=request.user)
-        return queryset
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: InternalSecret | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: InternalSecret | None = None) -> bool:
-        return False
-
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyOwnedAdmin):
     """Read-only: an audit log nobody can edit or delete from the admin."""
 
     list_display = ["at", "action", "secret_name", "kind", "owner", "actor_name", "channel", "ip"]
@@ -214,18 +218,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_filter = ["action", "kind", "channel"]
     search_fields = ["secret_name", "owner__username", "actor_name", "ip"]
     date_hierarchy = "at"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEntry]:
-        queryset = super().get_queryset(request)
-        if not request.user.is_superuser:
-            queryset = queryset.filter(owner=request.user)
-        return queryset
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
-        return False
