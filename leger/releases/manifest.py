@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from leger.releases.rendering import SecretUse, plan_release
+from leger.releases.rendering import SecretUse, file_secret_name, plan_release
 from leger.releases.snapshot import Snapshot
 
 MANIFEST_FILE = "manifest.json"
@@ -39,18 +39,26 @@ def build_manifest(snapshot: Snapshot, files: Mapping[str, str]) -> dict[str, An
     for container in plan.containers:
         service = container.service
         uses.extend(container.secrets)
-        volume_files = [volume_file for volume_file, _ in container.volumes]
+        uses.extend(
+            SecretUse(file_secret_name(path, files[path]), mount, f"{path}, mounted read-only", "file", path)
+            for _, path, mount in container.config_files
+            if path in files
+        )
         services.append(
             {
                 "name": service["id"],
                 "type": "container",
                 "description": service["name"],
-                "files": sorted({*container.files, *volume_files}),
+                # Every file the unit needs, since the CLI downloads only what services list.
+                "files": sorted(set(container.files)),
                 "depends_on": sorted(service["requires"]),
                 "ports": list(container.publish),
                 "checksum": f"sha256:{sha256_of(files[container.file])}" if container.file in files else None,
                 "image": service["image"],
-                "secrets_required": sorted({use.name for use in container.secrets}),
+                "secrets_required": sorted(
+                    {use.name for use in container.secrets}
+                    | {file_secret_name(path, files[path]) for _, path, _ in container.config_files if path in files}
+                ),
             }
         )
 
@@ -60,7 +68,7 @@ def build_manifest(snapshot: Snapshot, files: Mapping[str, str]) -> dict[str, An
             use.name,
             {
                 "name": use.name,
-                "type": "env",
+                "type": "mount" if use.source == "file" else "env",
                 "target": use.target,
                 "targets": [],
                 "required": True,
@@ -68,6 +76,8 @@ def build_manifest(snapshot: Snapshot, files: Mapping[str, str]) -> dict[str, An
                 "description": use.description,
             },
         )
+        if use.file:
+            entry["file"] = use.file
         if use.target not in entry["targets"]:
             entry["targets"].append(use.target)
 

@@ -278,6 +278,12 @@ class ReleaseFile(models.Model):
     sha256 = models.CharField(max_length=64)
     size = models.PositiveIntegerField(help_text="Bytes.")
     content = models.TextField()
+    secret_name = models.CharField(
+        max_length=253,
+        blank=True,
+        db_index=True,
+        help_text="The Podman secret the CLI mounts this config file as (from the manifest); empty for units.",
+    )
 
     class Meta:
         ordering = ["path"]

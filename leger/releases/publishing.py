@@ -4,11 +4,13 @@ The layout the leger CLI reads::
 
     {owner_uuid}/v{N}/{file}            every file of release N
     {owner_uuid}/v{N}/manifest.json     written after every other file of N
-    {owner_uuid}/latest/manifest.json   replaced only once N is complete
+    {owner_uuid}/latest/{file}          a complete copy of the latest release, written once N is complete,
+    {owner_uuid}/latest/manifest.json   its manifest last; files the new latest no longer has go after it
 
-Every step is an idempotent put, so a publish that failed half-way can simply
-run again: it rewrites the same keys with the same bytes and only then moves
-``latest``. A reader that follows ``latest`` never sees a half-uploaded release.
+The leger CLI installs ``latest`` by fetching ``latest/manifest.json`` and then every file it lists from the
+same folder, so ``latest`` must hold every file, not only the manifest. Every step is an idempotent put, so a
+publish that failed half-way can simply run again: it rewrites the same keys with the same bytes and only then
+moves ``latest``. A reader that follows a version folder never sees a half-uploaded release.
 """
 
 from __future__ import annotations
@@ -32,8 +34,12 @@ def version_prefix(owner_uuid: str, version: int) -> str:
     return f"{owner_uuid}/v{version}/"
 
 
+def latest_prefix(owner_uuid: str) -> str:
+    return f"{owner_uuid}/latest/"
+
+
 def latest_key(owner_uuid: str) -> str:
-    return f"{owner_uuid}/latest/{MANIFEST}"
+    return latest_prefix(owner_uuid) + MANIFEST
 
 
 def content_type_for(path: str) -> str:
@@ -80,5 +86,13 @@ def verify_release(*, store: ArtifactStore, owner_uuid: str, version: int, files
         raise StoreError(f"Release v{version} is incomplete in {store.describe()}: missing {', '.join(missing)}.")
 
 
-def point_latest(*, store: ArtifactStore, owner_uuid: str, manifest: bytes) -> None:
-    store.put(latest_key(owner_uuid), manifest, content_type="application/json")
+def point_latest(*, store: ArtifactStore, owner_uuid: str, files: Mapping[str, bytes], manifest: bytes) -> None:
+    """Make ``latest/`` a copy of one complete release: its files, then its manifest, then drop the files the
+    previous latest had and this one has not (after the manifest, so no manifest ever lists a missing file)."""
+    prefix = latest_prefix(owner_uuid)
+    before = set(store.list(prefix))
+    for path in sorted(files):
+        store.put(prefix + path, files[path], content_type=content_type_for(path))
+    store.put(prefix + MANIFEST, manifest, content_type="application/json")
+    for key in sorted(before - {prefix + path for path in [*files, MANIFEST]}):
+        store.delete(key)

@@ -10,18 +10,27 @@ Values reach five formats, each with its own escaping, applied by filters rather
 - Quadlet/systemd units: ``quote_env`` / ``quote_word`` quote per systemd rules (C escapes inside double
   quotes, ``%%`` for ``%``, ``$$`` for ``$``), ``unit_text`` keeps free text on one line. A newline or
   ``[Section]`` in a value can never start a new key or section.
-- ``openwebui.env`` (Podman ``--env-file``): one ``KEY=value`` per line, no quoting exists, so a value that
-  cannot be written there as-is goes to the container's ``Environment=`` lines instead.
+- Open WebUI's settings are ``Environment=`` lines of ``openwebui.container`` (quoted like any unit value).
 - YAML (LiteLLM, llama-swap, SearXNG): whole documents are dumped with ``yaml.safe_dump`` (``to_yaml``).
 - Caddyfile: only names and paths that match a strict pattern are written (``caddy_token``); anything else
   is a RenderError.
 
 Secrets are never values here: units carry ``Secret=NAME,type=env,target=VAR`` and LiteLLM's config carries
 ``os.environ/VAR``; the target machine fills them in.
+
+How a release reaches a machine decides how units find their files. The leger CLI downloads every file a
+manifest's service lists into one flat folder (it creates no subfolders), keeps a copy in a folder named after
+the install (``default``, ``v3``, ...), and copies only the unit files into ``~/.config/containers/systemd/``.
+So no unit points at another file of the release by a path: every config file (LiteLLM's and llama-swap's
+``config.yaml``, SearXNG's ``settings.yml``, the ``Caddyfile``) is a Podman secret mounted where its program
+reads it (``Secret=NAME,type=mount,target=PATH``), which the CLI creates from the secrets it synced, and Open
+WebUI's settings are ``Environment=`` lines in its unit. A file secret is named after its path and the
+SHA-256 of its bytes (``file_secret_name``), so a changed file is a new secret and changes its unit's checksum.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -101,8 +110,9 @@ FEATURE_FOR_SLOT_VARIABLE = {
     "WEB_SEARCH_ENGINE": "ENABLE_WEB_SEARCH",
     "IMAGE_GENERATION_ENGINE": "ENABLE_IMAGE_GENERATION",
 }
-OPENWEBUI_ENV_FILE = "openwebui.env"
 CADDYFILE = "Caddyfile"
+# Config files reach the machine as Podman secrets whose names start with this (see the module's docstring).
+FILE_SECRET_PREFIX = "leger-file-"
 # How long systemd waits for a container to start: the first start pulls its image.
 START_TIMEOUT_SECONDS = 900
 
@@ -271,6 +281,18 @@ def container_unit(service_id: str) -> str:
     return f"{service_id}.service"
 
 
+def release_file_name(template_path: str) -> str:
+    """Where a config file lies in the release: flat (``litellm/config.yaml`` → ``litellm-config.yaml``), since
+    the CLI downloads into one folder without making subfolders."""
+    return template_path.replace("/", "-")
+
+
+def file_secret_name(path: str, text: str) -> str:
+    """The Podman secret a config file is delivered as: its path and the start of the SHA-256 of its bytes."""
+    slug = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
+    return f"{FILE_SECRET_PREFIX}{slug}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"
+
+
 def internal_secret_names(services: Iterable[ServiceSpec]) -> set[str]:
     """Names of the secrets the stack itself needs (database passwords, master keys)."""
     names: set[str] = set()
@@ -285,9 +307,10 @@ class SecretUse:
     name: str
     target: str
     description: str
-    # "internal" (Leger generates it per owner), "credential" (a key the user stored) or "selection" (a secret
-    # setting of a marketplace selection)
+    # "internal" (Leger generates it per owner), "credential" (a key the user stored), "selection" (a secret
+    # setting of a marketplace selection) or "file" (a config file of the release, mounted at ``target``)
     source: str
+    file: str = ""  # the release file a "file" secret holds
 
 
 @dataclass
@@ -299,20 +322,26 @@ class ContainerPlan:
     wants: list[str] = field(default_factory=list)
     after: list[str] = field(default_factory=list)
     environment: list[tuple[str, str]] = field(default_factory=list)
-    env_file: str | None = None
     secrets: list[SecretUse] = field(default_factory=list)
     volumes: list[tuple[str, str]] = field(default_factory=list)  # (x.volume, mount)
-    binds: list[tuple[str, str]] = field(default_factory=list)  # (./relative/file, mount)
+    config_files: list[tuple[str, str, str]] = field(default_factory=list)  # (template path, release file, mount)
+    file_secrets: list[tuple[str, str]] = field(default_factory=list)  # (secret name, mount), filled by render
     publish: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)  # the unit file and the config files it reads
+    files: list[str] = field(
+        default_factory=list
+    )  # every release file the unit needs: itself, network, volumes, configs
 
 
 @dataclass
 class OpenWebUIEnv:
+    """Open WebUI's settings by where they come from; each is one ``Environment=`` line of its unit."""
+
     fixed: list[tuple[str, str]]
     chosen: list[tuple[str, str]]
     addons: list[tuple[str, str, str]]  # (add-on name, variable, value)
-    in_unit: list[tuple[str, str]]  # values an env file cannot hold, written as Environment= instead
+
+    def items(self) -> list[tuple[str, str]]:
+        return [*self.fixed, *self.chosen, *((name, value) for _, name, value in self.addons)]
 
 
 @dataclass
@@ -432,25 +461,14 @@ def _openwebui_env(snapshot: Snapshot, by_id: Mapping[str, ServiceSpec], urls: M
             if variable in FEATURE_FOR_SLOT_VARIABLE:
                 fixed[FEATURE_FOR_SLOT_VARIABLE[variable]] = "True"
 
-    in_unit: list[tuple[str, str]] = []
-
-    def place(name: str, value: Scalar) -> tuple[str, str] | None:
-        text = env_value(value)
-        if env_file_safe(text):
-            return (name, text)
-        in_unit.append((name, text))
-        return None
-
-    chosen = [pair for name in sorted(snapshot["openwebui"]) if (pair := place(name, snapshot["openwebui"][name]))]
+    chosen = [(name, env_value(snapshot["openwebui"][name])) for name in sorted(snapshot["openwebui"])]
     addons: list[tuple[str, str, str]] = []
     for addon in sorted(snapshot["addons"], key=lambda a: a["id"]):
         values: dict[str, Scalar] = {**addon["slot_variables"], **addon["variables"]}
         if addon["container"]:
             values.update(addon["container"]["openwebui_env"])
-        for name in sorted(values):
-            if pair := place(name, values[name]):
-                addons.append((addon["name"], *pair))
-    return OpenWebUIEnv(sorted(fixed.items()), chosen, addons, sorted(in_unit))
+        addons.extend((addon["name"], name, env_value(values[name])) for name in sorted(values))
+    return OpenWebUIEnv(sorted(fixed.items()), chosen, addons)
 
 
 def _secret_uses(service: ServiceSpec) -> list[SecretUse]:
@@ -489,18 +507,17 @@ def plan_release(snapshot: Snapshot) -> ReleasePlan:
     for service in services:
         sid = service["id"]
         plan = ContainerPlan(service=service, file=container_file(sid), unit=container_unit(sid))
-        plan.files.append(plan.file)
+        plan.files.extend([plan.file, network_file(network)])
         plan.requires.append(network_unit(network))
         for volume in service["volumes"]:
             plan.requires.append(volume_unit(volume["name"]))
             plan.volumes.append((volume_file(volume["name"]), volume["mount"]))
+            plan.files.append(volume_file(volume["name"]))
             volumes.append({"name": volume["name"], "service": sid})
         plan.requires.extend(container_unit(name) for name in service["requires"])
         if sid == "openwebui":
             # Open WebUI starts without its add-ons; they only serve features.
             plan.wants.extend(container_unit(name) for name in sorted(addon_services))
-            plan.env_file = OPENWEBUI_ENV_FILE
-            plan.files.append(OPENWEBUI_ENV_FILE)
         if sid == "litellm" and any(m["kind"] == "local" for m in snapshot["models"]):
             plan.wants.append(container_unit("llama-swap"))
         if sid == "caddy":
@@ -527,13 +544,12 @@ def plan_release(snapshot: Snapshot) -> ReleasePlan:
                 plan.secrets += [_addon_secret_use(addon, secret) for secret in addon["secrets"]]
         plan.secrets = _dedupe_secrets(plan.secrets)
         for config in service["config_files"]:
-            plan.binds.append((f"./{config['path']}", config["mount"]))
-            plan.files.append(config["path"])
+            path = release_file_name(config["path"])
+            plan.config_files.append((config["path"], path, config["mount"]))
+            plan.files.append(path)
         plans.append(plan)
 
     owui = _openwebui_env(snapshot, by_id, urls)
-    openwebui_plan = next(p for p in plans if p.service["id"] == "openwebui")
-    openwebui_plan.environment = sorted([*openwebui_plan.environment, *owui.in_unit])
 
     local_models = [
         {
@@ -671,6 +687,19 @@ def render(snapshot: Snapshot) -> dict[str, str]:
             ) from None
         files[path] = text
 
+    # Config files first: each unit names the secret its files are delivered as, which the bytes decide.
+    emit(CADDYFILE, env.get_template("caddy/Caddyfile.j2").render(context))
+    documents = {"litellm": litellm_config(plan), "llama-swap": llama_swap_config(plan)}
+    if any(p.service["id"] == "searxng" for p in plan.containers):
+        documents["searxng"] = searxng_settings(plan)
+    for container in plan.containers:
+        sid = container.service["id"]
+        for template_path, path, mount in container.config_files:
+            if template_path != CADDYFILE:
+                template = env.get_template(f"{sid}/{Path(template_path).name}.j2")
+                emit(path, template.render(context, document=documents.get(sid)))
+            container.file_secrets.append((file_secret_name(path, files[path]), mount))
+
     emit(network_file(plan.network), env.get_template("network/network.network.j2").render(context))
     for volume in plan.volumes:
         emit(
@@ -680,18 +709,5 @@ def render(snapshot: Snapshot) -> dict[str, str]:
     for container in plan.containers:
         sid = container.service["id"]
         template = env.select_template([f"{sid}/{sid}.container.j2", "_generic/service.container.j2"])
-        emit(container.file, template.render(context, c=container, svc=container.service))
-    emit(OPENWEBUI_ENV_FILE, env.get_template("openwebui/openwebui.env.j2").render(context, owui=plan.openwebui_env))
-    emit(CADDYFILE, env.get_template("caddy/Caddyfile.j2").render(context))
-    documents = {"litellm": litellm_config(plan), "llama-swap": llama_swap_config(plan)}
-    if any(p.service["id"] == "searxng" for p in plan.containers):
-        documents["searxng"] = searxng_settings(plan)
-    for container in plan.containers:
-        for config in container.service["config_files"]:
-            if config["path"] == CADDYFILE:
-                continue
-            sid = container.service["id"]
-            name = Path(config["path"]).name
-            template = env.get_template(f"{sid}/{name}.j2")
-            emit(config["path"], template.render(context, document=documents.get(sid)))
+        emit(container.file, template.render(context, c=container, svc=container.service, owui=plan.openwebui_env))
     return dict(sorted(files.items()))

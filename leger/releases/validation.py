@@ -4,15 +4,17 @@ Each problem names the file, the line (when there is one) and what to change. Th
 the way the programs that consume them do, with our own parsers, and need no external tool:
 
 - Quadlet units (``quadlet.py``): they parse; only sections and keys Podman 5's generator knows; ``Image=``
-  in every container; ``Network=``, ``Volume=``, ``EnvironmentFile=`` and ``Requires=`` point at files and
-  units of the release; every ``Secret=`` is declared in the manifest; no two services publish one port.
+  in every container; ``Network=``, ``Volume=`` and ``Requires=`` point at files and units of the release, and
+  no unit points at a file beside it (the leger CLI installs only unit files: config files are mounted
+  secrets, settings ``Environment=`` lines); every ``Secret=`` is declared in the manifest, and a file secret
+  holds its file's bytes; no two services publish one port.
 - YAML: LiteLLM's config has ``model_list`` entries with ``model_name`` and ``litellm_params.model`` and keys
   only as ``os.environ/VAR``; llama-swap's config follows the rules its loader enforces
   (shared/reference/llama-swap-config.md); SearXNG answers JSON.
 - The stack agrees with itself: every model of the release and every model Open WebUI is told about is in
   LiteLLM's ``model_list``; every local model LiteLLM sends to llama-swap is one of llama-swap's models; every
   Caddy route points at a container and port of the release; no two routes share a port, path or name.
-- Open WebUI: every variable in ``openwebui.env`` and its container is one Open WebUI v0.12.4 reads
+- Open WebUI: every variable its container sets is one Open WebUI v0.12.4 reads
   (``data/openwebui-0.12.4-env.txt``).
 
 In tests and CI the same files also go through the real readers (Podman's quadlet generator and
@@ -63,11 +65,10 @@ class Problem:
 
 
 QUADLET_SUFFIXES = (".container", ".network", ".volume")
-OPENWEBUI_ENV = "openwebui.env"
 OPENWEBUI_UNIT = "openwebui.container"
-LITELLM_CONFIG = "litellm/config.yaml"
-LLAMA_SWAP_CONFIG = "llama-swap/config.yaml"
-SEARXNG_SETTINGS = "searxng/settings.yml"
+LITELLM_CONFIG = "litellm-config.yaml"
+LLAMA_SWAP_CONFIG = "llama-swap-config.yaml"
+SEARXNG_SETTINGS = "searxng-settings.yml"
 CADDYFILE = "Caddyfile"
 # Open WebUI variables that name models; each must be a model LiteLLM serves.
 MODEL_VARIABLES = ("DEFAULT_MODELS", "TASK_MODEL", "TASK_MODEL_EXTERNAL")
@@ -76,6 +77,7 @@ MODEL_VARIABLES = ("DEFAULT_MODELS", "TASK_MODEL", "TASK_MODEL_EXTERNAL")
 def validate(files: Mapping[str, str], snapshot: Mapping[str, Any]) -> list[Problem]:
     """Every problem of a rendered release, sorted by file and line; an empty list means it may be published."""
     from leger.releases.manifest import build_manifest
+    from leger.releases.rendering import file_secret_name
 
     problems: list[Problem] = []
     units = {path: quadlet.parse(text) for path, text in files.items() if path.endswith(QUADLET_SUFFIXES)}
@@ -83,6 +85,12 @@ def validate(files: Mapping[str, str], snapshot: Mapping[str, Any]) -> list[Prob
         problems += _check_unit(path, unit, files)
     manifest = build_manifest(snapshot, files)  # type: ignore[arg-type]
     problems += _check_secrets(units, {secret["name"] for secret in manifest["secrets"]})
+    for secret in manifest["secrets"]:
+        path = secret.get("file")
+        if path and (path not in files or file_secret_name(path, files[path]) != secret["name"]):
+            problems.append(
+                Problem(path, None, f"the secret {secret['name']} does not hold this file's bytes; render it again")
+            )
     problems += _check_published_ports(units)
     problems += _check_openwebui(files, units)
 
@@ -160,21 +168,24 @@ def _check_unit(path: str, unit: quadlet.UnitFile, files: Mapping[str, str]) -> 
                     path, entry.line, f"Volume= uses {source} but the release has no such file; add it or fix the name"
                 )
             )
-        elif source.startswith("./") and source[2:] not in files:
+        elif source.startswith("."):
+            # The CLI copies only unit files into ~/.config/containers/systemd/, where Quadlet resolves this.
             problems.append(
                 Problem(
                     path,
                     entry.line,
-                    f"Volume= mounts {source} but the release has no such file; add it or fix the path",
+                    f"Volume= mounts {source}, a path next to the unit, where the leger CLI installs only unit files; "
+                    "deliver the file as Secret=NAME,type=mount,target=PATH",
                 )
             )
     for entry in unit.entries("Container", "EnvironmentFile"):
-        if not entry.value.startswith("/") and entry.value.removeprefix("./") not in files:
+        if not entry.value.startswith("/"):
             problems.append(
                 Problem(
                     path,
                     entry.line,
-                    f"EnvironmentFile={entry.value} is not a file of the release; add it or fix the path",
+                    f"EnvironmentFile={entry.value} is a path next to the unit, where the leger CLI installs only "
+                    "unit files; write the variables as Environment= lines",
                 )
             )
     for key in ("Requires", "Wants", "After"):
@@ -211,8 +222,15 @@ def _check_secrets(units: Mapping[str, quadlet.UnitFile], declared: set[str]) ->
                         "remove the line or give the release that secret",
                     )
                 )
-            if options.get("type") != "env" or not options.get("target"):
-                problems.append(Problem(path, entry.line, f"Secret={name} must be type=env with a target variable"))
+            kind, target = options.get("type"), options.get("target", "")
+            if not (kind == "env" and target) and not (kind == "mount" and target.startswith("/")):
+                problems.append(
+                    Problem(
+                        path,
+                        entry.line,
+                        f"Secret={name} must be type=env with a target variable, or type=mount with an absolute target",
+                    )
+                )
     return problems
 
 
@@ -258,61 +276,48 @@ def _check_published_ports(units: Mapping[str, quadlet.UnitFile]) -> list[Proble
 # --- Open WebUI -------------------------------------------------------------------------------------------------
 
 
-def _env_lines(text: str) -> list[tuple[int, str, str]]:
-    """(line, name, value) of an env file; malformed lines come back with name '' and the line as value."""
-    entries = []
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
+def _unit_environment(unit: quadlet.UnitFile | None, path: str, problems: list[Problem]) -> list[tuple[int, str, str]]:
+    """(line, name, value) of every ``Environment=`` word of a unit; unreadable lines become problems."""
+    entries: list[tuple[int, str, str]] = []
+    if unit is None:
+        return entries
+    for entry in unit.entries("Container", "Environment"):
+        try:
+            words = quadlet.split_words(entry.value)
+        except ValueError as exc:
+            problems.append(Problem(path, entry.line, f"Environment= cannot be read: {exc}"))
             continue
-        name, sep, value = line.partition("=")
-        entries.append((number, name.strip(), value) if sep else (number, "", line))
+        for word in words:
+            name, _, value = word.partition("=")
+            entries.append((entry.line, name, value))
     return entries
 
 
 def _check_openwebui(files: Mapping[str, str], units: Mapping[str, quadlet.UnitFile]) -> list[Problem]:
-    problems = []
-    text = files.get(OPENWEBUI_ENV)
-    if text is None:
-        return [Problem(OPENWEBUI_ENV, None, "the release has no openwebui.env; Open WebUI would start unconfigured")]
+    problems: list[Problem] = []
+    unit = units.get(OPENWEBUI_UNIT)
+    if unit is None:
+        return [Problem(OPENWEBUI_UNIT, None, "the release has no openwebui.container; Open WebUI would not run")]
     seen: dict[str, int] = {}
-    for number, name, value in _env_lines(text):
-        if not name:
-            problems.append(Problem(OPENWEBUI_ENV, number, f"expected NAME=value, found {value!r}"))
-            continue
+    for line, name, _ in _unit_environment(unit, OPENWEBUI_UNIT, problems):
         if not is_openwebui_variable(name):
             problems.append(
-                Problem(OPENWEBUI_ENV, number, f"Open WebUI v0.12.4 does not read {name}; remove it or fix the name")
+                Problem(OPENWEBUI_UNIT, line, f"Open WebUI v0.12.4 does not read {name}; remove it or fix the name")
             )
         if name in seen:
             problems.append(
-                Problem(OPENWEBUI_ENV, number, f"{name} is set twice (first on line {seen[name]}); keep one")
+                Problem(OPENWEBUI_UNIT, line, f"{name} is set twice (first on line {seen[name]}); keep one")
             )
-        seen.setdefault(name, number)
-    unit = units.get(OPENWEBUI_UNIT)
-    if unit is not None:
-        for entry in unit.entries("Container", "Environment"):
-            try:
-                words = quadlet.split_words(entry.value)
-            except ValueError as exc:
-                problems.append(Problem(OPENWEBUI_UNIT, entry.line, f"Environment= cannot be read: {exc}"))
-                continue
-            for word in words:
-                name = word.split("=", 1)[0]
-                if not is_openwebui_variable(name):
-                    problems.append(Problem(OPENWEBUI_UNIT, entry.line, f"Open WebUI v0.12.4 does not read {name}"))
-                elif name in seen:
-                    problems.append(
-                        Problem(OPENWEBUI_UNIT, entry.line, f"{name} is also set in openwebui.env line {seen[name]}")
-                    )
-        for entry in unit.entries("Container", "Secret"):
-            target = dict(p.split("=", 1) for p in entry.value.split(",")[1:] if "=" in p).get("target", "")
-            if target and not is_openwebui_variable(target):
-                problems.append(
-                    Problem(
-                        OPENWEBUI_UNIT, entry.line, f"the secret fills {target}, which Open WebUI v0.12.4 does not read"
-                    )
+        seen.setdefault(name, line)
+    for entry in unit.entries("Container", "Secret"):
+        options = dict(p.split("=", 1) for p in entry.value.split(",")[1:] if "=" in p)
+        target = options.get("target", "")
+        if options.get("type") == "env" and target and not is_openwebui_variable(target):
+            problems.append(
+                Problem(
+                    OPENWEBUI_UNIT, entry.line, f"the secret fills {target}, which Open WebUI v0.12.4 does not read"
                 )
+            )
     return problems
 
 
@@ -559,15 +564,15 @@ def _check_models_agree(
                         f"{name!r} is routed to llama-swap as {upstream!r}, which llama-swap's config does not define",
                     )
                 )
-    env = files.get(OPENWEBUI_ENV, "")
-    for number, variable, value in _env_lines(env):
+    unit = quadlet.parse(files[OPENWEBUI_UNIT]) if OPENWEBUI_UNIT in files else None
+    for number, variable, value in _unit_environment(unit, OPENWEBUI_UNIT, []):
         if variable not in MODEL_VARIABLES or not value:
             continue
         for model in (part.strip() for part in value.split(",")):
             if model and model not in litellm_models:
                 problems.append(
                     Problem(
-                        OPENWEBUI_ENV,
+                        OPENWEBUI_UNIT,
                         number,
                         f"{variable} names {model!r}, which LiteLLM does not serve; choose one of the release's models",
                     )
