@@ -1190,13 +1190,26 @@ def _finish(release: Release, *, rendered: Rendered, store: ArtifactStore) -> Re
         current = Promotion.objects.filter(owner_id=locked.owner_id).select_related("release").first()
         # A retried older release must not take latest from a newer one; promoting it does that on purpose.
         if current is None or (current.release.version or 0) < (locked.version or 0):
-            point_latest(store=store, owner_uuid=owner_uuid, manifest=rendered.manifest_text.encode("utf-8"))
+            point_latest(
+                store=store,
+                owner_uuid=owner_uuid,
+                files={path: text.encode("utf-8") for path, text in rendered.files.items()},
+                manifest=rendered.manifest_text.encode("utf-8"),
+            )
             Promotion.objects.create(
                 owner_id=locked.owner_id, release=locked, promoted_by_id=locked.cut_by_id, promoted_at=now
             )
         ReleaseFile.objects.filter(release=locked).delete()
+        file_secrets = {s["file"]: s["name"] for s in rendered.manifest["secrets"] if s.get("file")}
         ReleaseFile.objects.bulk_create(
-            ReleaseFile(release=locked, path=path, sha256=sha256_hex(data), size=len(data), content=text)
+            ReleaseFile(
+                release=locked,
+                path=path,
+                sha256=sha256_hex(data),
+                size=len(data),
+                content=text,
+                secret_name=file_secrets.get(path, ""),
+            )
             for path, text, data in (
                 (path, text, text.encode("utf-8"))
                 for path, text in [*rendered.files.items(), (MANIFEST, rendered.manifest_text)]
@@ -1222,15 +1235,16 @@ def release_promote(*, release: Release, actor: AbstractBaseUser, store: Artifac
             f"Only a published release can become latest; this one is {release.get_status_display().lower()}."
         )
     store = store or get_store()
-    manifest = ReleaseFile.objects.filter(release=release, path=MANIFEST).first()
-    files = {f.path: b"" for f in ReleaseFile.objects.filter(release=release).exclude(path=MANIFEST).only("path")}
+    stored = {f.path: f.content.encode("utf-8") for f in ReleaseFile.objects.filter(release=release)}
+    manifest = stored.pop(MANIFEST, None)
+    files = stored
     if manifest is None:
         raise ValidationError("This release has no stored manifest; it cannot become latest.")
     with transaction.atomic():
         owner = Owner.objects.select_for_update().get(user_id=release.owner_id)
         try:
             verify_release(store=store, owner_uuid=str(owner.uuid), version=release.version or 0, files=files)
-            point_latest(store=store, owner_uuid=str(owner.uuid), manifest=manifest.content.encode("utf-8"))
+            point_latest(store=store, owner_uuid=str(owner.uuid), files=files, manifest=manifest)
         except StoreError as error:
             raise ValidationError(f"Latest was not moved: {error}") from None
         promotion = Promotion.objects.create(owner_id=release.owner_id, release=release, promoted_by=actor)
