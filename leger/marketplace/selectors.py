@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -147,6 +148,8 @@ class SelectionSecretName:
     env_var: str  # the Open WebUI variable it fills
     service: str  # the marketplace service's name, to say whose setting it is
     selection_id: int
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
 
 
 def selection_secret_names(*, owner: AbstractBaseUser) -> list[SelectionSecretName]:
@@ -158,7 +161,14 @@ def selection_secret_names(*, owner: AbstractBaseUser) -> list[SelectionSecretNa
     for selection in Selection.objects.filter(owner=owner).exclude(secret_values={}).select_related("service"):
         for variable in sorted(selection.secret_values):
             names.append(
-                SelectionSecretName(selection.secret_name(variable), variable, selection.service.name, selection.pk)
+                SelectionSecretName(
+                    selection.secret_name(variable),
+                    variable,
+                    selection.service.name,
+                    selection.pk,
+                    selection.created_at,
+                    selection.updated_at,
+                )
             )
     return sorted(names, key=lambda entry: entry.name)
 

@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from leger.providers import services
 from leger.providers.audit import AccessSource
 from leger.providers.forms import key_field
-from leger.providers.models import AuditEntry, Credential, InternalSecret
+from leger.providers.models import AuditEntry, Credential, InternalSecret, NamedSecret
 from leger.providers.selectors import key_providers
 
 
@@ -206,6 +206,17 @@ class InternalSecretAdmin(ReadOnlyOwnedAdmin):
     list_select_related = ["owner"]
     search_fields = ["name", "owner__username"]
     fields = ["name", "owner", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(NamedSecret)
+class NamedSecretAdmin(ReadOnlyOwnedAdmin):
+    """Masked only: set and removed by their owner with the CLI (``leger secrets set`` / ``delete``)."""
+
+    list_display = ["name", "owner", "masked", "version", "updated_at"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "owner__username"]
+    fields = ["name", "owner", "masked", "version", "created_at", "updated_at"]
     readonly_fields = fields
 
 

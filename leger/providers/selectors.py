@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -10,7 +11,14 @@ from django.shortcuts import get_object_or_404
 
 from leger.catalog.models import Provider
 from leger.providers import usage
-from leger.providers.models import KEYED_PROVIDER_KINDS, AuditEntry, Credential, InternalSecret, SecretKind
+from leger.providers.models import (
+    KEYED_PROVIDER_KINDS,
+    AuditEntry,
+    Credential,
+    InternalSecret,
+    NamedSecret,
+    SecretKind,
+)
 
 
 def configured_provider_ids(*, user: AbstractBaseUser | AnonymousUser) -> set[str]:
@@ -49,11 +57,14 @@ class SecretEntry:
     env_var: str  # the variable it fills ("" for internal secrets: each release says where they go)
     provider: str  # catalog provider id of a key, else ""
     label: str  # a key's label, or the marketplace service a setting belongs to, else ""
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    version: int = 1
 
 
 def secret_list(*, owner: AbstractBaseUser) -> list[SecretEntry]:
-    """Every secret of the owner by name, for the CLI: keys, marketplace secret settings and internal
-    secrets, in that order of precedence when names meet; three queries, nothing decrypted."""
+    """Every secret of the owner by name, for the CLI: keys, marketplace secret settings, secrets set by name
+    and internal secrets, in that order of precedence when names meet; four queries, nothing decrypted."""
     from leger.marketplace.selectors import selection_secret_names
 
     entries: dict[str, SecretEntry] = {}
@@ -66,15 +77,39 @@ def secret_list(*, owner: AbstractBaseUser) -> list[SecretEntry]:
                 credential.env_var,
                 credential.provider_id,
                 credential.label,
+                credential.created_at,
+                credential.rotated_at or credential.created_at,
+                credential.version,
             ),
         )
     for setting in selection_secret_names(owner=owner):
         entries.setdefault(
-            setting.name, SecretEntry(setting.name, SecretKind.SELECTION, setting.env_var, "", setting.service)
+            setting.name,
+            SecretEntry(
+                setting.name,
+                SecretKind.SELECTION,
+                setting.env_var,
+                "",
+                setting.service,
+                setting.created_at,
+                setting.updated_at,
+            ),
         )
-    for name in InternalSecret.objects.filter(owner=owner).values_list("name", flat=True):
-        entries.setdefault(name, SecretEntry(name, SecretKind.INTERNAL, "", "", ""))
+    for named in NamedSecret.objects.filter(owner=owner).only("name", "created_at", "updated_at", "version"):
+        entries.setdefault(
+            named.name,
+            SecretEntry(named.name, SecretKind.NAMED, "", "", "", named.created_at, named.updated_at, named.version),
+        )
+    for name, created_at in InternalSecret.objects.filter(owner=owner).values_list("name", "created_at"):
+        entries.setdefault(name, SecretEntry(name, SecretKind.INTERNAL, "", "", "", created_at, created_at))
+    for list_entries, _ in usage.secret_sources().values():
+        for entry in list_entries(owner):
+            entries.setdefault(entry.name, entry)
     return [entries[name] for name in sorted(entries)]
+
+
+def named_secret_list(*, owner: AbstractBaseUser) -> QuerySet[NamedSecret]:
+    return NamedSecret.objects.filter(owner=owner).order_by("name")
 
 
 def credential_usages(*, credential: Credential) -> list[str]:

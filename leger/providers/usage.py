@@ -37,3 +37,24 @@ def credential_usages(*, credential: Credential) -> list[str]:
     for lookup in list(_lookups):
         usages.extend(lookup(credential))
     return usages
+
+
+# --- secrets other sections hold ---------------------------------------------------------------------------------
+#
+# Releases deliver their config files as Podman secrets (the CLI's only way to put a file where a unit reads it),
+# so the secrets list the CLI syncs holds them too. They are not secret (the bucket serves the same bytes), so
+# reading one is not audited. A source registers two functions: its entries for an owner, and one value by name.
+
+SecretSourceList = Callable[..., list]  # (owner) -> list[SecretEntry]
+SecretSourceGet = Callable[..., "str | None"]  # (owner, name) -> the value, or None
+
+_secret_sources: dict[str, tuple[SecretSourceList, SecretSourceGet]] = {}
+
+
+def register_secret_source(kind: str, entries: SecretSourceList, value: SecretSourceGet) -> None:
+    """Add the secrets of ``kind`` (re-registering a kind replaces it)."""
+    _secret_sources[kind] = (entries, value)
+
+
+def secret_sources() -> dict[str, tuple[SecretSourceList, SecretSourceGet]]:
+    return dict(_secret_sources)

@@ -30,6 +30,7 @@ from leger.providers.selectors import (
     credential_get,
     credential_usages,
     key_overview,
+    named_secret_list,
 )
 
 INDEX_PAGE = "providers/index.html"
@@ -54,7 +55,13 @@ def _render_keys(
     request: HttpRequest, *, groups: list[ProviderGroup], form: CredentialAddForm, notice: str = ""
 ) -> HttpResponse:
     has_keys = any(entry.credentials for group in groups for entry in group.entries)
-    context = {"groups": groups, "form": form, "notice": notice, "has_keys": has_keys}
+    context = {
+        "groups": groups,
+        "form": form,
+        "notice": notice,
+        "has_keys": has_keys,
+        "named_secrets": list(named_secret_list(owner=request.user)),
+    }
     return render(request, template_for(request, INDEX_PAGE, "keys"), context)
 
 
