@@ -89,10 +89,23 @@ class TokenView(ObtainAuthToken):
 # --- the /account/ page -----------------------------------------------------
 
 
+def _account_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    from leger.cli.models import SignInAttempt
+    from leger.cli.tokens import token_list
+
+    return {
+        "token": token_get(user=request.user),
+        "new_key": None,
+        "cli_tokens": token_list(owner=request.user),
+        "cli_attempts": list(SignInAttempt.objects.filter(owner=request.user)[:10]),
+        **extra,
+    }
+
+
 @never_cache
 @require_GET
 def account(request: HttpRequest) -> HttpResponse:
-    return render(request, "account/account.html", {"token": token_get(user=request.user), "new_key": None})
+    return render(request, "account/account.html", _account_context(request))
 
 
 @never_cache
@@ -100,7 +113,20 @@ def account(request: HttpRequest) -> HttpResponse:
 def account_token_create(request: HttpRequest) -> HttpResponse:
     token = token_create(user=request.user)
     # Rendered, not redirected: the key is in this one answer and nowhere after it.
-    return render(request, "account/account.html", {"token": token, "new_key": token.key})
+    return render(request, "account/account.html", _account_context(request, token=token, new_key=token.key))
+
+
+@require_POST
+def account_cli_token_revoke(request: HttpRequest, token_id: int | None = None) -> HttpResponse:
+    from leger.cli.tokens import token_revoke
+
+    revoked = token_revoke(owner=request.user, token_id=token_id)
+    if revoked:
+        what = "That machine's CLI token is" if token_id is not None else f"{revoked} CLI tokens are"
+        messages.success(request, f"{what} revoked: the CLI there now gets 401 and must run leger auth login again.")
+    else:
+        messages.info(request, "No such CLI token was active.")
+    return redirect("account")
 
 
 @require_POST
@@ -116,4 +142,6 @@ urlpatterns = [
     path("", account, name="account"),
     path("token/", account_token_create, name="account_token_create"),
     path("token/revoke/", account_token_revoke, name="account_token_revoke"),
+    path("cli-tokens/<int:token_id>/revoke/", account_cli_token_revoke, name="account_cli_token_revoke"),
+    path("cli-tokens/revoke/", account_cli_token_revoke, name="account_cli_token_revoke_all"),
 ]

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "leger.marketplace",
     "leger.tailnet",
     "leger.releases",
+    "leger.cli",
 ]
 
 MIDDLEWARE = [
@@ -265,6 +266,22 @@ LEGER_S3_ACCESS_KEY_ID = envstr("LEGER_S3_ACCESS_KEY_ID", "")
 LEGER_S3_SECRET_ACCESS_KEY = envstr("LEGER_S3_SECRET_ACCESS_KEY", "")
 LEGER_S3_PUBLIC = envbool("LEGER_S3_PUBLIC", False)
 LEGER_RELEASES_DIR = Path(envstr("LEGER_RELEASES_DIR", str(VAR_DIR / "releases")))
+# Each owner's published releases as Git repositories (leger.releases.git_source): a cache, rebuilt on demand.
+LEGER_GIT_DIR = Path(envstr("LEGER_GIT_DIR", str(VAR_DIR / "git")))
+# Where the leger CLI (and anyone) reads published objects with plain GETs: {this}/{owner uuid}/{version}/{file}.
+# A bucket with a public-read policy on its objects, or a CDN in front of it; empty when releases are not public.
+LEGER_RELEASES_PUBLIC_URL = envstr("LEGER_RELEASES_PUBLIC_URL", "").rstrip("/")
+
+# The leger CLI's sign-in (`leger auth login`, POST /auth/cli): tokens it gets last this many days (revocable on
+# /account/); at most LEGER_CLI_SIGNIN_LIMIT attempts per client address (and per Tailscale login) in
+# LEGER_CLI_SIGNIN_WINDOW_SECONDS. The signing key is derived from SECRET_KEY unless LEGER_CLI_TOKEN_KEY is set.
+LEGER_CLI_TOKEN_DAYS = envint("LEGER_CLI_TOKEN_DAYS", 30)
+LEGER_CLI_TOKEN_KEY = envstr("LEGER_CLI_TOKEN_KEY", "")
+LEGER_CLI_SIGNIN_LIMIT = envint("LEGER_CLI_SIGNIN_LIMIT", 10)
+LEGER_CLI_SIGNIN_WINDOW_SECONDS = envint("LEGER_CLI_SIGNIN_WINDOW_SECONDS", 600)
+# Tailscale's API, asked for a tailnet's devices (leger.tailnet.tailscale_api) to verify `leger auth login` and by
+# the Test button on /settings, with the API access token each user linked there.
+LEGER_TAILSCALE_API_URL = envstr("LEGER_TAILSCALE_API_URL", "https://api.tailscale.com").rstrip("/")
 
 # Provider keys are encrypted with Fernet under these keys (newest first),
 # separate from SECRET_KEY. The default is for development only.

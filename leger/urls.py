@@ -21,6 +21,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("leger.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The leger CLI's API (auth/cli, secrets/…, v1/users/…/versions, auth?token=) and the releases it clones.
+    path("", include("leger.cli.urls")),
 ]
 
 # An unreachable database answers 503 with a plain message; anything else gets Django's 500 page.
