@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The leger CLI's API (auth/cli, secrets/…, v1/users/…/versions, auth?token=) and the releases it clones.
     path("", include("leger.cli.urls")),
+    path("", include("leger.releases.git_http")),
 ]
 
 # An unreachable database answers 503 with a plain message; anything else gets Django's 500 page.

@@ -25,6 +25,7 @@ from playwright.sync_api import Locator
 from tests.catalog_copy import load_catalog_copy
 from tests.e2e.pages import PASSWORD, sign_in
 from tests.services import REPO, CeleryWorker, free_port, wait_until
+from tests.tailscale_standin import TailscaleStandin
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -75,10 +76,22 @@ def _run(command: list[str], *, env: dict[str, str], what: str) -> None:
         raise RuntimeError(f"{what} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
+@pytest.fixture(scope="package")
+def tailscale_standin() -> Iterator[TailscaleStandin]:
+    """Tailscale's API on loopback, for the server's `POST /auth/cli` (tests add their tailnets and devices)."""
+    standin = TailscaleStandin()
+    standin.start()
+    yield standin
+    standin.stop()
+
+
 # Package scope: the server and the browser stop once the journeys are done, before the rest of the suite.
 @pytest.fixture(scope="package")
 def leger_server(
-    celery_worker: CeleryWorker, django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+    celery_worker: CeleryWorker,
+    django_db_setup: None,
+    tmp_path_factory: pytest.TempPathFactory,
+    tailscale_standin: TailscaleStandin,
 ) -> Iterator[LegerServer]:
     """gunicorn serving Leger on a free loopback port, on the test database, queueing to the test worker.
 
@@ -96,6 +109,9 @@ def leger_server(
         "SESSION_COOKIE_SECURE": "0",
         "CSRF_COOKIE_SECURE": "0",
         "PYTHONUNBUFFERED": "1",
+        "LEGER_TAILSCALE_API_URL": tailscale_standin.base_url,
+        "LEGER_GIT_DIR": str(var_dir / "git"),
+        "LEGER_CLI_SIGNIN_LIMIT": "100",
     }
     _run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], env=env, what="collectstatic")
     port = free_port()
