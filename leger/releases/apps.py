@@ -20,3 +20,10 @@ class ReleasesConfig(AppConfig):
         from leger.releases.selectors import draft_credential_usages
 
         register_credential_usage(draft_credential_usages)
+
+        # Published config files reach the machine as Podman secrets; the CLI's secrets list must hold them.
+        from leger.providers.models import SecretKind
+        from leger.providers.usage import register_secret_source
+        from leger.releases.selectors import release_file_secret_value, release_file_secrets
+
+        register_secret_source(SecretKind.FILE, release_file_secrets, release_file_secret_value)

@@ -11,12 +11,15 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from leger.lib.storage import get_store, sha256_hex
+from leger.providers.models import SecretKind
+from leger.providers.selectors import SecretEntry
 from leger.releases import services
 from leger.releases.models import InfrastructureService, OpenWebUIVariable, Promotion, Release, ReleaseFile
 
@@ -82,6 +85,8 @@ def release_manifest_url(*, release: Release) -> str:
     """Where the CLI (or a person) fetches the manifest; presigned for a private bucket, so made when asked."""
     if release.status != Release.Status.PUBLISHED or not release.manifest_key:
         return ""
+    if settings.LEGER_RELEASES_PUBLIC_URL:
+        return f"{settings.LEGER_RELEASES_PUBLIC_URL}/{release.manifest_key}"
     return get_store().url(release.manifest_key)
 
 
@@ -488,3 +493,49 @@ def draft_credential_usages(credential: Credential) -> list[str]:
         if uses:
             usages.append(f"draft release “{draft.name}”")
     return usages
+
+
+# --- config files the CLI receives as Podman secrets (registered with leger.providers.usage) ----------------------
+
+
+def release_file_secrets(owner: AbstractBaseUser) -> list[SecretEntry]:
+    """One entry per config file secret any published release of the owner mounts; one query, no file text."""
+    rows = (
+        ReleaseFile.objects.filter(release__owner=owner, release__status=Release.Status.PUBLISHED)
+        .exclude(secret_name="")
+        .order_by("secret_name", "release__published_at")
+        .values_list("secret_name", "path", "release__published_at")
+    )
+    entries: dict[str, SecretEntry] = {}
+    for name, path, published_at in rows:
+        entries.setdefault(name, SecretEntry(name, SecretKind.FILE, "", "", path, published_at, published_at))
+    return list(entries.values())
+
+
+def release_file_secret_value(owner: AbstractBaseUser, name: str) -> str | None:
+    """The text of the config file a published release of the owner delivers as the secret ``name``."""
+    row = (
+        ReleaseFile.objects.filter(release__owner=owner, release__status=Release.Status.PUBLISHED, secret_name=name)
+        .only("content")
+        .first()
+    )
+    return row.content if row is not None else None
+
+
+@dataclass(frozen=True)
+class PublishedVersions:
+    owner_uuid: str
+    versions: list[int]  # every published version, oldest first
+    latest: int | None  # the one latest/ holds
+
+
+def published_versions(*, owner: AbstractBaseUser) -> PublishedVersions:
+    """What the owner's folder in the bucket holds, for the CLI's version list; three small queries."""
+    owner_row = services.owner_for(user=owner)
+    numbers = Release.objects.filter(owner=owner, status=Release.Status.PUBLISHED).order_by("version")
+    current = Promotion.objects.filter(owner=owner).select_related("release").first()
+    return PublishedVersions(
+        owner_uuid=str(owner_row.uuid),
+        versions=[n for n in numbers.values_list("version", flat=True) if n is not None],
+        latest=current.release.version if current is not None else None,
+    )

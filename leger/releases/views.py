@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -703,27 +704,57 @@ class InstallStep:
     command: str
 
 
-def install_steps(release: Release, manifest_url: str) -> list[InstallStep]:
-    """The leger CLI commands that install this release, each with what it does (and a copy button on the page)."""
-    name = selectors.archive_name(release)
-    source = manifest_url or "<manifest URL>"
-    return [
+# The host the leger CLI fetches releases from when no --source is given; it is fixed in its code.
+CLI_STATIC_HOST = "https://static.leger.run"
+_TOKEN = "$(jq -r .token ~/.local/share/leger/auth.json)"
+
+
+def install_steps(request: HttpRequest, release: Release, owner_uuid: str) -> list[InstallStep]:
+    """The leger CLI commands that install this release, as the CLI really takes them, each with what it does."""
+    api = request.build_absolute_uri("/").rstrip("/")
+    version = f"v{release.version}"
+    steps = [
+        InstallStep(
+            "install-api",
+            "address",
+            "Point the CLI at this Leger (add it to your shell's profile):",
+            f"export LEGER_API_URL={api}",
+        ),
         InstallStep(
             "install-login",
             "sign-in",
-            "Once per machine, sign in, so the CLI can fetch this release's secrets:",
+            "Once per machine, sign in with its Tailscale identity (your login must be linked on Settings):",
             "leger auth login",
         ),
         InstallStep(
-            "install-dry-run",
-            "dry-run",
-            f"See what version {release.version} would install, changing nothing:",
-            f"leger deploy install {name} --source '{source}' --dry-run",
-        ),
-        InstallStep(
-            "install-run", "install", "Install it and start it:", f"leger deploy install {name} --source '{source}'"
+            "install-sync",
+            "sync",
+            "Fetch your keys and the release's config files into the CLI's store:",
+            "leger secrets sync",
         ),
     ]
+    if settings.LEGER_RELEASES_PUBLIC_URL == CLI_STATIC_HOST:
+        steps.append(
+            InstallStep(
+                "install-run",
+                "install",
+                f"Install version {release.version} and start it:",
+                f"leger deploy install {version}",
+            )
+        )
+    else:
+        # This Leger's releases are not on the CLI's fixed host: it serves them as Git repositories instead.
+        source = f"{urlsplit(api).scheme}://leger:{_TOKEN}@{urlsplit(api).netloc}/git/{owner_uuid}/{version}.git"
+        steps.append(
+            InstallStep(
+                "install-run",
+                "install",
+                f"Install version {release.version} and start it (the CLI clones it from this Leger, signed in "
+                "with its token; needs jq):",
+                f'leger deploy install {version} --source "{source}"',
+            )
+        )
+    return steps
 
 
 def _stuck_context(release: Release) -> dict[str, Any]:
@@ -763,7 +794,7 @@ def _detail_context(request: HttpRequest, release: Release) -> dict[str, Any]:
             secrets=selectors.secret_rows(
                 snapshot=release.snapshot, secrets=_manifest_secrets([manifest] if manifest else [])
             ),
-            install=install_steps(release, manifest_url),
+            install=install_steps(request, release, str(release.snapshot["release"]["owner_uuid"])),
             archive_name=f"{selectors.archive_name(release)}.tar.gz",
         )
     return context

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
+import html
 import io
 import re
 import tarfile
@@ -214,18 +215,25 @@ def test_a_published_release_lists_its_files_secrets_manifest_and_install_comman
     for file in release.files.all():
         assert f'href="/releases/{release.pk}/files/{file.path}"' in page
         assert file.sha256 in page
-    assert "litellm/config.yaml" in page and "manifest.json" in page
+    assert "litellm-config.yaml" in page and "manifest.json" in page
     assert "Published v1" in page
     assert "<code>anthropic_api_key</code>" in page
     # The key's provider by the name a person knows it by, its id beside it; where each value is kept.
     assert "Your Anthropic key" in page and "<code>anthropic</code>" in page
     assert "Key for provider anthropic" not in page
     assert 'href="/providers/">Providers</a>' in page and "Generated once for you by Leger" in page
-    # One box per command, each with its copy button (shown by releases.js, a static file: no inline script).
-    assert '<code id="install-login">leger auth login</code>' in page
-    dry_run = re.search(r'<code id="install-dry-run">(.*?)</code>', page).group(1)
-    assert dry_run.startswith("leger deploy install home-v1 --source ") and dry_run.endswith(" --dry-run")
-    for name in ("sign-in", "dry-run", "install"):
+    # One box per command, each with its copy button (shown by releases.js, a static file: no inline script), as
+    # the real leger CLI takes them: this Leger's address, sign-in, sync, then the Git source this Leger serves.
+    owner_uuid = release.snapshot["release"]["owner_uuid"]
+    commands = dict(re.findall(r'<code id="(install-[a-z-]+)">(.*?)</code>', page))
+    assert commands["install-api"] == "export LEGER_API_URL=http://testserver"
+    assert commands["install-login"] == "leger auth login"
+    assert commands["install-sync"] == "leger secrets sync"
+    assert html.unescape(commands["install-run"]) == (
+        'leger deploy install v1 --source "http://leger:$(jq -r .token ~/.local/share/leger/auth.json)'
+        f'@testserver/git/{owner_uuid}/v1.git"'
+    )
+    for name in ("address", "sign-in", "sync", "install"):
         assert re.search(rf'data-copy="install-[a-z-]+">Copy<span class="releases-sr-only"> the {name} command<', page)
     assert "releases/releases.js" in page and "<script>" not in page and " onclick" not in page
     assert f"{release.snapshot['release']['owner_uuid']}/v1/manifest.json" in page
@@ -233,6 +241,17 @@ def test_a_published_release_lists_its_files_secrets_manifest_and_install_comman
     assert "This is the release machines that follow latest install" in page
     for value in ready_user["secret_values"]:
         assert value not in page
+
+
+def test_a_leger_publishing_to_the_clis_own_host_gives_the_plain_install_command(
+    ready_user: dict[str, Any], alice_client: Client, publish, settings
+) -> None:
+    settings.LEGER_RELEASES_PUBLIC_URL = "https://static.leger.run"
+    release = publish()
+    page = alice_client.get(f"/releases/{release.pk}/").content.decode()
+    assert '<code id="install-run">leger deploy install v1</code>' in page
+    manifest = f"https://static.leger.run/{release.snapshot['release']['owner_uuid']}/v1/manifest.json"
+    assert f'href="{manifest}"' in page
 
 
 def test_each_file_is_viewable_highlighted_and_as_plain_text(
