@@ -38,3 +38,10 @@ def _plain_static_files(settings) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _no_real_tailscale(settings) -> None:
+    # No test reaches Tailscale's real API: unless a test starts the stand-in (tests/tailscale_standin.py), the
+    # URL is a loopback port nothing listens on, so a call fails fast as "Tailscale's API did not answer".
+    settings.LEGER_TAILSCALE_API_URL = "http://127.0.0.1:9"

@@ -1,4 +1,5 @@
-"""Admin for tailnet settings. The auth key is never shown or edited here: only its masked form."""
+"""Admin for tailnet settings. The auth key and API access token are never shown or edited here: only their masked
+forms."""
 
 from __future__ import annotations
 
@@ -13,10 +14,19 @@ from leger.tailnet.models import TailnetSettings
 
 @admin.register(TailnetSettings)
 class TailnetSettingsAdmin(admin.ModelAdmin):
-    list_display = ["owner", "machine_name", "exposure", "custom_domain", "auth_key_masked", "updated_at"]
+    list_display = [
+        "owner",
+        "machine_name",
+        "exposure",
+        "custom_domain",
+        "auth_key_masked",
+        "login_name",
+        "api_key_masked",
+        "updated_at",
+    ]
     list_select_related = ["owner"]
     list_filter = ["exposure"]
-    search_fields = ["owner__username", "owner__email", "tailnet", "hostname", "custom_domain"]
+    search_fields = ["owner__username", "owner__email", "tailnet", "hostname", "custom_domain", "login_name"]
     fields = [
         "owner",
         "tailnet",
@@ -24,10 +34,12 @@ class TailnetSettingsAdmin(admin.ModelAdmin):
         "exposure",
         "custom_domain",
         "auth_key_masked",
+        "login_name",
+        "api_key_masked",
         "created_at",
         "updated_at",
     ]
-    readonly_fields = ["auth_key_masked", "created_at", "updated_at"]
+    readonly_fields = ["auth_key_masked", "api_key_masked", "created_at", "updated_at"]
     autocomplete_fields = ["owner"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: TailnetSettings | None = None) -> list[str]:
@@ -41,5 +53,6 @@ class TailnetSettingsAdmin(admin.ModelAdmin):
             hostname=obj.hostname,
             exposure=obj.exposure,
             custom_domain=obj.custom_domain,
+            login_name=obj.login_name,
         )
         obj.pk = saved.pk

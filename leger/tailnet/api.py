@@ -47,8 +47,9 @@ class TailnetSettingsView(APIView):
         request=TailnetSettingsSerializer,
         responses={200: TailnetSettingsSerializer, 201: TailnetSettingsSerializer, 400: OpenApiResponse()},
         description=(
-            "Create the settings (201) or replace them (200). Every field is replaced except `auth_key`, which is "
-            "kept when left out (it is never returned, so a client cannot send it back)."
+            "Create the settings (201) or replace them (200). Every field is replaced except `auth_key` and "
+            "`api_key`, which are kept when left out (they are never returned, so a client cannot send them back), "
+            "and `login_name`, kept when left out so that an older client does not unlink the CLI's sign-in."
         ),
     )
     def put(self, request: Request) -> Response:
@@ -64,6 +65,8 @@ class TailnetSettingsView(APIView):
                 exposure=data["exposure"],
                 custom_domain=data.get("custom_domain", ""),
                 auth_key=data.get("auth_key", services.KEEP),
+                login_name=data.get("login_name", services.KEEP),
+                api_key=data.get("api_key", services.KEEP),
             )
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.message_dict) from None

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from leger.tailnet import validation
 from leger.tailnet.models import Exposure
 
 EXPOSURE_HELP = {
@@ -22,6 +23,13 @@ EXPOSURE_HELP = {
         "domain's DNS to point at the machine's tailnet address, and certificates for it."
     ),
 }
+
+
+API_KEY_HELP = (
+    "Create it in the Tailscale admin console → Settings → Keys → “Generate access token”, with read access to "
+    "devices. Leger asks Tailscale with it which devices your tailnet has, to verify the CLI's “leger auth login”. "
+    "Stored encrypted and never shown again."
+)
 
 
 class TailnetSettingsForm(forms.Form):
@@ -54,8 +62,30 @@ class TailnetSettingsForm(forms.Form):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "placeholder": "tskey-auth-…"}),
     )
     remove_auth_key = forms.BooleanField(label="Remove the stored auth key", required=False)
+    login_name = forms.CharField(
+        label="Tailscale login name",
+        max_length=validation.LOGIN_NAME_MAX,
+        required=False,
+        help_text=(
+            "The Tailscale login of the machine's owner, e.g. alice@github or alice@example.com. “leger auth login” "
+            "on a machine owned by it signs the CLI in to this Leger account, and only this one."
+        ),
+        widget=forms.TextInput(
+            attrs={"placeholder": "alice@github", "autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
+        ),
+    )
+    api_key = forms.CharField(
+        label="Tailscale API access token",
+        required=False,
+        help_text=API_KEY_HELP,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "placeholder": "tskey-api-…"}),
+    )
+    remove_api_key = forms.BooleanField(label="Remove the stored API access token", required=False)
 
-    def __init__(self, *args: Any, auth_key_masked: str = "", **kwargs: Any) -> None:
+    # The secret fields, and what the page calls each.
+    SECRETS = {"auth_key": "auth key", "api_key": "API access token"}
+
+    def __init__(self, *args: Any, auth_key_masked: str = "", api_key_masked: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if auth_key_masked:
             self.fields[
@@ -63,16 +93,31 @@ class TailnetSettingsForm(forms.Form):
             ].help_text = f"Stored: {auth_key_masked}. Leave empty to keep it; type a new one to replace it."
         else:
             del self.fields["remove_auth_key"]
+        if api_key_masked:
+            stored = f"Stored: {api_key_masked}. Leave empty to keep it; type a new one to replace it."
+            self.fields["api_key"].help_text = f"{stored} {API_KEY_HELP}"
+        else:
+            del self.fields["remove_api_key"]
         for name, field in self.fields.items():
             if name != "exposure":  # each choice of the radio group has its own explanation
                 field.widget.attrs.setdefault("aria-describedby", f"id_{name}_helptext errors-{name}")
 
-    def ask_for_the_auth_key_again(self) -> None:
-        """A refused form keeps what was typed except the auth key, which never goes back into a page: say so."""
-        if self.is_bound and self.errors and self.data.get("auth_key") and "auth_key" not in self.errors:
-            note = "Paste the auth key again: it is never sent back to the page."
-            # The bound field copied the help text when validation built it; change both.
-            self.fields["auth_key"].help_text = self["auth_key"].help_text = note
+    def clean_login_name(self) -> str:
+        return validation.clean_login_name(self.cleaned_data.get("login_name", ""))
+
+    def clean_api_key(self) -> str:
+        key = self.cleaned_data.get("api_key", "")
+        return validation.clean_api_key(key) if key else ""
+
+    def ask_for_the_secrets_again(self) -> None:
+        """A refused form keeps what was typed except the secrets, which never go back into a page: say so."""
+        if not (self.is_bound and self.errors):
+            return
+        for name, what in self.SECRETS.items():
+            if self.data.get(name) and name not in self.errors:
+                note = f"Paste the {what} again: it is never sent back to the page."
+                # The bound field copied the help text when validation built it; change both.
+                self.fields[name].help_text = self[name].help_text = note
 
     def exposure_help(self) -> dict[str, str]:
         return {str(key): value for key, value in EXPOSURE_HELP.items()}
@@ -84,11 +129,13 @@ class TailnetSettingsForm(forms.Form):
             "hostname": data["hostname"],
             "exposure": data["exposure"],
             "custom_domain": data.get("custom_domain", ""),
+            "login_name": data.get("login_name", ""),
         }
-        if data.get("remove_auth_key"):
-            result["auth_key"] = None
-        elif data.get("auth_key"):
-            result["auth_key"] = data["auth_key"]
+        for name in self.SECRETS:
+            if data.get(f"remove_{name}"):
+                result[name] = None
+            elif data.get(name):
+                result[name] = data[name]
         return result
 
     def add_service_errors(self, error: ValidationError) -> None:

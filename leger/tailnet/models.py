@@ -4,6 +4,11 @@ One row per user. Tailscale's MagicDNS gives one name per machine
 (``box.tail1234.ts.net``); names *below* it do not resolve on a tailnet, so the
 default exposure is one HTTPS port per service on that name. The optional
 Tailscale auth key is a secret: stored only as a Fernet token, shown masked.
+
+The row also links the user's Tailscale login name to their Leger account, with
+a Tailscale API access token (a secret like the auth key) that Leger uses to
+verify the CLI's ``leger auth login`` against Tailscale's API. A login name is
+linked to at most one account.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from leger.providers.fields import EncryptedTextField
@@ -21,6 +28,13 @@ class Exposure(models.TextChoices):
     PORT = "port", "A port per service on the machine's name"
     PATH = "path", "A path per service on the machine's name"
     SUBDOMAIN = "subdomain", "A subdomain per service of a domain you control"
+
+
+LOGIN_NAME_TAKEN = (
+    "This Tailscale login is already linked to another Leger account; a login signs the leger CLI in to one "
+    "account only. Unlink it there first (clear the login name on that account's /settings), or use another "
+    "Tailscale login."
+)
 
 
 class TailnetSettings(models.Model):
@@ -35,12 +49,29 @@ class TailnetSettings(models.Model):
     )
     auth_key = EncryptedTextField(blank=True, help_text="Tailscale auth key, encrypted; never shown back.")
     auth_key_masked = models.CharField(max_length=60, blank=True, editable=False)
+    login_name = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The user's Tailscale login name, e.g. alice@github; “leger auth login” signs it in to this account.",
+    )
+    api_key = EncryptedTextField(
+        blank=True, help_text="Tailscale API access token (tskey-api-…), encrypted; never shown back."
+    )
+    api_key_masked = models.CharField(max_length=60, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "tailnet settings"
         verbose_name_plural = "tailnet settings"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("login_name"),
+                condition=~Q(login_name=""),
+                name="tailnet_login_name_unique_ci",
+                violation_error_message=LOGIN_NAME_TAKEN,
+            )
+        ]
 
     def __str__(self) -> str:
         return self.machine_name
@@ -53,6 +84,21 @@ class TailnetSettings(models.Model):
     @property
     def has_auth_key(self) -> bool:
         return bool(self.auth_key)
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self.api_key)
+
+    def login_name_taken(self) -> bool:
+        """Whether another account has linked this row's login name (compared as the constraint does)."""
+        if not self.login_name:
+            return False
+        others = TailnetSettings.objects.alias(login=Lower("login_name")).filter(login=Lower(Value(self.login_name)))
+        if self.owner_id is not None:
+            others = others.exclude(owner_id=self.owner_id)
+        elif self.pk is not None:
+            others = others.exclude(pk=self.pk)
+        return others.exists()
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
@@ -76,5 +122,8 @@ class TailnetSettings(models.Model):
                 run("custom_domain", validation.clean_custom_domain)
         elif (self.custom_domain or "").strip():
             run("custom_domain", validation.clean_custom_domain)
+        run("login_name", validation.clean_login_name)
+        if "login_name" not in errors and self.login_name_taken():
+            errors["login_name"] = [LOGIN_NAME_TAKEN]
         if errors:
             raise ValidationError(errors)

@@ -47,6 +47,30 @@ class TailnetSettingsSerializer(serializers.ModelSerializer):
     )
     auth_key_set = serializers.BooleanField(source="has_auth_key", read_only=True)
     auth_key_masked = serializers.CharField(read_only=True, help_text="The stored key's masked form, e.g. tskey-…9f2c.")
+    login_name = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "The Tailscale login name (e.g. alice@github) whose machines `leger auth login` signs in to this "
+            "account; linked to one account at most. Kept when left out; an empty string unlinks it."
+        ),
+    )
+    api_key = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text=(
+            "Tailscale API access token (tskey-api-…, read access to devices), with which Leger verifies "
+            "`leger auth login`; stored encrypted and never returned. Leave it out to keep the stored one; send "
+            "null or an empty string to remove it."
+        ),
+    )
+    has_api_key = serializers.BooleanField(read_only=True)
+    api_key_masked = serializers.CharField(
+        read_only=True, help_text="The stored token's masked form, e.g. tskey-api-…9f2c."
+    )
     machine_name = serializers.CharField(read_only=True, help_text="The machine's MagicDNS name.")
     urls = serializers.SerializerMethodField(help_text="Where each exposed service answers.")
 
@@ -60,6 +84,10 @@ class TailnetSettingsSerializer(serializers.ModelSerializer):
             "auth_key",
             "auth_key_set",
             "auth_key_masked",
+            "login_name",
+            "api_key",
+            "has_api_key",
+            "api_key_masked",
             "machine_name",
             "urls",
             "created_at",

@@ -1,7 +1,8 @@
-"""Writes of tailnet settings: one row per user, replaced as a whole."""
+"""Writes of tailnet settings: one row per user, replaced as a whole (secrets kept unless given)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -9,7 +10,10 @@ from django.db import IntegrityError, transaction
 
 from leger.providers import crypto
 from leger.tailnet import validation
-from leger.tailnet.models import Exposure, TailnetSettings
+from leger.tailnet.models import LOGIN_NAME_TAKEN, Exposure, TailnetSettings
+
+# A read, kept in selectors; named here too because the CLI's sign-in imports it from this module.
+from leger.tailnet.selectors import tailnet_for_login as tailnet_for_login
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -23,14 +27,34 @@ class _Keep:
 KEEP: Any = _Keep()
 
 
-def _set_auth_key(settings: TailnetSettings, auth_key: str | None) -> None:
-    if not auth_key:
-        settings.auth_key = ""
-        settings.auth_key_masked = ""
+def _set_secret(
+    settings: TailnetSettings, field: str, value: str | None, *, clean: Callable[[str], str], prefix: str
+) -> None:
+    """Store a secret field (``auth_key``, ``api_key``) encrypted, and its masked form beside it."""
+    if not value:
+        setattr(settings, field, "")
+        setattr(settings, f"{field}_masked", "")
         return
-    key = validation.clean_auth_key(auth_key)
-    settings.auth_key = crypto.encrypt(key)
-    settings.auth_key_masked = crypto.mask(key, validation.AUTH_KEY_PREFIX)
+    key = clean(value)
+    setattr(settings, field, crypto.encrypt(key))
+    setattr(settings, f"{field}_masked", crypto.mask(key, prefix))
+
+
+_SECRETS = {
+    "auth_key": (validation.clean_auth_key, validation.AUTH_KEY_PREFIX),
+    "api_key": (validation.clean_api_key, validation.API_KEY_PREFIX),
+}
+
+
+def _save(settings: TailnetSettings, **options: Any) -> None:
+    try:
+        with transaction.atomic():
+            settings.save(**options)
+    except IntegrityError:
+        # The row of another account took this login name between clean() and here.
+        if settings.login_name_taken():
+            raise ValidationError({"login_name": [LOGIN_NAME_TAKEN]}) from None
+        raise
 
 
 def tailnet_settings_put(
@@ -41,12 +65,16 @@ def tailnet_settings_put(
     exposure: str = Exposure.PORT,
     custom_domain: str = "",
     auth_key: str | None = KEEP,
+    login_name: str = KEEP,
+    api_key: str | None = KEEP,
 ) -> TailnetSettings:
     """Create the owner's tailnet settings, or replace them.
 
-    ``auth_key``: a key replaces the stored one, ``None`` or ``""`` removes it, ``KEEP`` (not given) keeps it,
-    since a client never sees the stored key and so cannot send it back.
+    ``auth_key`` and ``api_key``: a key replaces the stored one, ``None`` or ``""`` removes it, ``KEEP`` (not
+    given) keeps it, since a client never sees a stored key and so cannot send it back. ``login_name`` (the
+    Tailscale login linked to this account) is kept when not given, ``""`` unlinks it.
     """
+    secrets = {"auth_key": auth_key, "api_key": api_key}
     with transaction.atomic():
         settings = TailnetSettings.objects.select_for_update().filter(owner=owner).first()
         if settings is None:
@@ -55,12 +83,16 @@ def tailnet_settings_put(
         settings.hostname = hostname or ""
         settings.exposure = exposure or Exposure.PORT
         settings.custom_domain = custom_domain or ""
+        if login_name is not KEEP:
+            settings.login_name = login_name or ""
         errors: dict[str, list[str]] = {}
-        if auth_key is not KEEP:
-            try:
-                _set_auth_key(settings, auth_key)
-            except ValidationError as error:
-                errors["auth_key"] = error.messages
+        for field, value in secrets.items():
+            if value is not KEEP:
+                clean, prefix = _SECRETS[field]
+                try:
+                    _set_secret(settings, field, value, clean=clean, prefix=prefix)
+                except ValidationError as error:
+                    errors[field] = error.messages
         try:
             settings.full_clean(exclude=["owner"])
         except ValidationError as error:
@@ -68,16 +100,19 @@ def tailnet_settings_put(
         if errors:
             raise ValidationError(errors)
         try:
-            with transaction.atomic():
-                settings.save()
+            _save(settings)
         except IntegrityError:
             # Another request created the row first (one per user): replace that one instead.
             existing = TailnetSettings.objects.select_for_update().get(owner=owner)
             settings.pk = existing.pk
             settings.created_at = existing.created_at
-            if auth_key is KEEP:
-                settings.auth_key, settings.auth_key_masked = existing.auth_key, existing.auth_key_masked
-            settings.save(force_update=True)
+            if login_name is KEEP:
+                settings.login_name = existing.login_name
+            for field, value in secrets.items():
+                if value is KEEP:
+                    setattr(settings, field, getattr(existing, field))
+                    setattr(settings, f"{field}_masked", getattr(existing, f"{field}_masked"))
+            _save(settings, force_update=True)
     return settings
 
 

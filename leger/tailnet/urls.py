@@ -8,4 +8,5 @@ app_name = "tailnet"
 urlpatterns = [
     path("", views.settings, name="settings"),
     path("preview/", views.preview, name="preview"),
+    path("tailscale/test/", views.tailscale_test, name="tailscale_test"),
 ]

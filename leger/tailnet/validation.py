@@ -1,4 +1,4 @@
-"""Rules for tailnet names, written once for the model, the form and the API.
+"""Rules for tailnet names and Tailscale credentials, written once for the model, the form and the API.
 
 Each function takes what a person typed and returns it normalised (trimmed,
 lower case, no trailing dot) or raises ``ValidationError`` with a message that
@@ -15,6 +15,14 @@ TAILNET_SUFFIX = ".ts.net"
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 AUTH_KEY_PREFIX = "tskey-"
 _AUTH_KEY = re.compile(r"^tskey-[A-Za-z0-9-]{10,200}$")
+API_KEY_PREFIX = "tskey-api-"
+_API_KEY = re.compile(r"^tskey-api-[A-Za-z0-9-]{10,200}$")
+LOGIN_NAME_MAX = 255
+_LOGIN_NAME = re.compile(r"^[^@]+@[^@]+$")
+API_KEY_WHERE = (
+    "generate one in the Tailscale admin console under Settings → Keys → “Generate access token”, with read "
+    "access to devices"
+)
 
 
 def _normalise(value: str) -> str:
@@ -103,6 +111,13 @@ def clean_custom_domain(value: str) -> str:
 def clean_auth_key(value: str) -> str:
     """A Tailscale auth key (tskey-auth-…) or OAuth client secret (tskey-client-…)."""
     key = (value or "").strip()
+    if key.startswith(API_KEY_PREFIX):
+        raise ValidationError(
+            "That is an API access token (tskey-api-…), which lets Leger read your tailnet's devices; it belongs in "
+            "the API access token field. An auth key, which lets a machine join the tailnet, starts with "
+            "tskey-auth-.",
+            code="api_key",
+        )
     if not _AUTH_KEY.match(key):
         raise ValidationError(
             "A Tailscale auth key starts with tskey- (e.g. tskey-auth-…) and has no spaces; generate one in the "
@@ -110,3 +125,49 @@ def clean_auth_key(value: str) -> str:
             code="invalid",
         )
     return key
+
+
+def clean_api_key(value: str) -> str:
+    """A Tailscale API access token (tskey-api-…), which Leger sends to Tailscale's API as a Bearer token."""
+    key = (value or "").strip()
+    if key.startswith("tskey-auth-"):
+        raise ValidationError(
+            "That is an auth key (tskey-auth-…), which lets a machine join the tailnet; it belongs in the auth key "
+            f"field. Here Leger needs an API access token, which starts with {API_KEY_PREFIX}: {API_KEY_WHERE}.",
+            code="auth_key",
+        )
+    if key.startswith("tskey-client-"):
+        raise ValidationError(
+            "That is an OAuth client secret (tskey-client-…); Leger needs an API access token, which starts with "
+            f"{API_KEY_PREFIX}: {API_KEY_WHERE}.",
+            code="oauth_client",
+        )
+    if not _API_KEY.match(key):
+        raise ValidationError(
+            f"A Tailscale API access token starts with {API_KEY_PREFIX} and has no spaces; {API_KEY_WHERE}.",
+            code="invalid",
+        )
+    return key
+
+
+def clean_login_name(value: str) -> str:
+    """A Tailscale login name (alice@github, alice@example.com), trimmed; "" when there is none."""
+    name = (value or "").strip()
+    if not name:
+        return ""
+    if len(name) > LOGIN_NAME_MAX:
+        raise ValidationError(
+            f"A Tailscale login name is at most {LOGIN_NAME_MAX} characters; this one has {len(name)}.",
+            code="too_long",
+        )
+    if any(char.isspace() for char in name):
+        raise ValidationError(
+            "A Tailscale login name has no spaces, e.g. alice@github or alice@example.com.", code="spaces"
+        )
+    if not _LOGIN_NAME.match(name) or not name.isprintable():
+        raise ValidationError(
+            "A Tailscale login name looks like alice@github or alice@example.com: a name, one @, then where you "
+            "sign in to Tailscale. The Users page of the Tailscale admin console lists it.",
+            code="invalid",
+        )
+    return name

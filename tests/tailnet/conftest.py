@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from leger.releases.models import InfrastructureService
+from tests.tailscale_standin import tailscale_api  # noqa: F401  (fixture)
 
 
 @pytest.fixture
