@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_GET
 
 from leger.cli import envelope
 from leger.cli.models import CliToken
@@ -94,9 +95,13 @@ def bearer(view: Callable[..., HttpResponseBase]) -> View:
     return wrapper
 
 
-def _cli_view(*methods: str) -> Callable[[View], View]:
+def _cli_view(*methods: str, token: bool = True) -> Callable[[View], View]:
+    """A view of the CLI's API: no session, no CSRF (nothing reads a cookie), the token checked before the
+    method, as DRF does, so a caller without one learns nothing about what the path takes."""
+
     def decorate(view: View) -> View:
-        return login_not_required(csrf_exempt(never_cache(_methods(*methods)(view))))
+        inner = _methods(*methods)(view)
+        return login_not_required(csrf_exempt(never_cache(bearer(inner) if token else inner)))
 
     return decorate
 
@@ -104,7 +109,7 @@ def _cli_view(*methods: str) -> Callable[[View], View]:
 # --- sign-in --------------------------------------------------------------------------------------------------
 
 
-@_cli_view("POST")
+@_cli_view("POST", token=False)
 def auth_cli(request: HttpRequest) -> HttpResponseBase:
     try:
         body: dict[str, Any] | None = envelope.json_object(request)
@@ -130,6 +135,7 @@ def auth_cli(request: HttpRequest) -> HttpResponseBase:
 
 @login_not_required
 @never_cache
+@require_GET
 def auth_web(request: HttpRequest) -> HttpResponse:
     """The page ``leger auth login`` opens: sign this browser in as the token's owner, then drop the token
     from the address bar (a redirect to the overview), so it stays in no history entry but this one."""
@@ -155,7 +161,6 @@ def auth_web(request: HttpRequest) -> HttpResponse:
 
 
 @_cli_view("GET")
-@bearer
 def secrets_list(request: HttpRequest) -> HttpResponseBase:
     owner = request.cli_token.owner  # type: ignore[attr-defined]
     entries = secret_list(owner=owner)
@@ -177,7 +182,6 @@ def secrets_list(request: HttpRequest) -> HttpResponseBase:
 
 
 @_cli_view("GET")
-@bearer
 @sensitive_variables()
 def secrets_get(request: HttpRequest, name: str) -> HttpResponseBase:
     owner = request.cli_token.owner  # type: ignore[attr-defined]
@@ -207,7 +211,6 @@ def _not_found(name: str) -> HttpResponseBase:
 
 
 @_cli_view("POST")
-@bearer
 @sensitive_variables()
 def secrets_set(request: HttpRequest) -> HttpResponseBase:
     owner = request.cli_token.owner  # type: ignore[attr-defined]
@@ -237,7 +240,6 @@ def secrets_set(request: HttpRequest) -> HttpResponseBase:
 
 
 @_cli_view("DELETE")
-@bearer
 def secrets_delete(request: HttpRequest, name: str) -> HttpResponseBase:
     owner = request.cli_token.owner  # type: ignore[attr-defined]
     try:
@@ -253,7 +255,6 @@ def secrets_delete(request: HttpRequest, name: str) -> HttpResponseBase:
 
 
 @_cli_view("GET")
-@bearer
 def versions(request: HttpRequest, owner_uuid: Any) -> HttpResponseBase:
     token: CliToken = request.cli_token  # type: ignore[attr-defined]
     listed = published_versions(owner=token.owner)
