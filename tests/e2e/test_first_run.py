@@ -153,7 +153,7 @@ def test_no_page_of_the_dashboard_is_wider_than_a_phone(signed_in: Page, user: U
         "/providers/activity/",
         "/marketplace/services/searxng/",
         f"/releases/{release.pk}/",
-        f"/releases/{release.pk}/files/litellm/config.yaml",
+        f"/releases/{release.pk}/files/litellm-config.yaml",
         f"/releases/{release.pk}/diff/",
         *(f"/releases/{draft.pk}/{step}/" for step in ("models", "services", "openwebui", "routes")),
     ]

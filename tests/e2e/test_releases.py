@@ -167,11 +167,12 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     )
     expect(secrets_section.get_by_role("link", name="Providers")).to_be_visible()
 
-    # A file, highlighted, as the machine will get it; no key in it.
-    env_path = next(path for path in paths if path.endswith("openwebui.env"))
-    files.get_by_role("link", name=env_path, exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(env_path)
-    contents = page.get_by_role("region", name=f"Contents of {env_path}")
+    # A file, highlighted, as the machine will get it; no key in it. Open WebUI's settings are its unit's lines.
+    unit_path = "openwebui.container"
+    assert unit_path in paths
+    files.get_by_role("link", name=unit_path, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(unit_path)
+    contents = page.get_by_role("region", name=f"Contents of {unit_path}")
     expect(contents).to_contain_text("Robin's first AI")
     assert contents.locator("span[class]").count() > 0, "the file is not syntax-highlighted"
     assert key not in page.content()
@@ -188,7 +189,7 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     with tarfile.open(archive) as tar:
         members = {member.name: member for member in tar.getmembers() if member.isfile()}
         assert sorted(name.removeprefix("home-box-v1/") for name in members) == paths
-        env = tar.extractfile(members[f"home-box-v1/{env_path}"]).read().decode()
+        env = tar.extractfile(members[f"home-box-v1/{unit_path}"]).read().decode()
         assert "Robin's first AI" in env
         for member in members.values():
             assert key.encode() not in tar.extractfile(member).read()
@@ -209,21 +210,24 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     continue_to(page, "Summary and cut")
     page.get_by_role("button", name="Cut and publish version 2").click()
     wait_until_published(page, 2)
-    # Its page shows what changed since v1 right away: the new instance name, in Open WebUI's environment file.
+    # Its page shows what changed since v1 right away: the new instance name, an Environment= line of Open WebUI's
+    # unit.
     since = page.get_by_role("region", name="What changed since v1")
-    expect(since.get_by_label(f"Differences in {env_path}")).to_contain_text("+WEBUI_NAME=Robin's second AI")
+    expect(since.get_by_label(f"Differences in {unit_path}")).to_contain_text(
+        '+Environment="WEBUI_NAME=Robin\'s second AI"'
+    )
 
-    # What changed from v1 to v2: the instance name, in Open WebUI's environment file, shown open; files
+    # What changed from v1 to v2: the instance name, in Open WebUI's unit, shown open; files
     # nothing changed in (the version lives in the manifest only) are not listed at all.
     page.get_by_label("Compare version 2 with").select_option(label="v1 · Home box")
     page.get_by_role("button", name="Show the differences").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("What changed from v1 to v2")
     changed = page.get_by_role("region", name="Changed")
-    env_change = changed.locator("details").filter(has=page.get_by_label(f"Differences in {env_path}"))
-    env_diff = env_change.get_by_label(f"Differences in {env_path}")
-    expect(env_diff).to_be_visible()
-    expect(env_diff).to_contain_text("-WEBUI_NAME=Robin's first AI")
-    expect(env_diff).to_contain_text("+WEBUI_NAME=Robin's second AI")
+    unit_change = changed.locator("details").filter(has=page.get_by_label(f"Differences in {unit_path}"))
+    unit_diff = unit_change.get_by_label(f"Differences in {unit_path}")
+    expect(unit_diff).to_be_visible()
+    expect(unit_diff).to_contain_text('-Environment="WEBUI_NAME=Robin\'s first AI"')
+    expect(unit_diff).to_contain_text('+Environment="WEBUI_NAME=Robin\'s second AI"')
     expect(changed.get_by_label("Differences in Caddyfile")).to_have_count(0)
     assert_accessible_basics(page)
     screenshot("diff")

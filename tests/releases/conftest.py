@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
 
+from leger.releases import quadlet
 from leger.releases.snapshot import Snapshot, example_snapshot
 
 # The reference data beside the repository (CI clones the repo with shared/ next to it).
@@ -41,3 +43,18 @@ def service(snapshot: Snapshot, service_id: str) -> dict:
         if candidate["id"] == service_id:
             return candidate
     raise KeyError(service_id)
+
+
+def unit_environment(text: str) -> dict[str, str]:
+    """Every variable a unit's ``Environment=`` lines give its container, read with the project's quadlet
+    parser (quotes and C escapes undone, then systemd's ``%%``/``$$``); a variable set twice fails."""
+    unit = quadlet.parse(text)
+    assert unit.problems == [], unit.problems
+    env: dict[str, str] = {}
+    for value in unit.values("Container", "Environment"):
+        for word in quadlet.split_words(value):
+            name, sep, setting = word.partition("=")
+            assert sep, f"an Environment= word without '=': {word!r}"
+            assert name not in env, f"{name} is set twice"
+            env[name] = re.sub(r"%%|\$\$", lambda m: m.group()[0], setting)
+    return env

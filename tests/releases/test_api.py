@@ -144,9 +144,9 @@ def test_files_archive_diff_promote_and_clone(
 
     files = api.get(f"/api/v1/releases/{second.pk}/files/").json()
     assert {"path", "sha256", "size", "content"} == set(files[0])
-    assert {f["path"] for f in files} >= {"openwebui.env", "manifest.json", "llm.network"}
-    env = next(f for f in files if f["path"] == "openwebui.env")
-    assert "WEBUI_NAME=Second" in env["content"] and env["size"] == len(env["content"].encode())
+    assert {f["path"] for f in files} >= {"openwebui.container", "litellm-config.yaml", "manifest.json", "llm.network"}
+    unit = next(f for f in files if f["path"] == "openwebui.container")
+    assert 'Environment="WEBUI_NAME=Second"' in unit["content"] and unit["size"] == len(unit["content"].encode())
 
     archive = api.get(f"/api/v1/releases/{second.pk}/archive/")
     assert archive.status_code == 200 and archive["Content-Type"] == "application/gzip"
@@ -157,8 +157,8 @@ def test_files_archive_diff_promote_and_clone(
     diff = api.get(f"/api/v1/releases/{second.pk}/diff/?against={first.pk}").json()
     assert (diff["release"], diff["against"]) == (second.pk, first.pk)
     assert diff["added"] == [] and diff["removed"] == []
-    env_diff = next(d["diff"] for d in diff["changed"] if d["path"] == "openwebui.env")
-    assert "-WEBUI_NAME=Leger AI" in env_diff and "+WEBUI_NAME=Second" in env_diff
+    unit_diff = next(d["diff"] for d in diff["changed"] if d["path"] == "openwebui.container")
+    assert '-Environment="WEBUI_NAME=Leger AI"' in unit_diff and '+Environment="WEBUI_NAME=Second"' in unit_diff
     assert api.get(f"/api/v1/releases/{second.pk}/diff/").status_code == 400
 
     listed = {r["id"]: r for r in api.get("/api/v1/releases/").json()["results"]}

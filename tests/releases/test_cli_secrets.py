@@ -2,7 +2,8 @@
 
 A full release from the project's real fixtures: cloud and local models, self-hosted add-ons with internal
 secrets (SearXNG, Qdrant, Jupyter), a marketplace selection with a secret setting (OpenTelemetry's password)
-and a key that fills two Open WebUI variables (OpenAI images: generation and edits).
+and a key that fills two Open WebUI variables (OpenAI images: generation and edits). Its config files are
+secrets too (mounted where each program reads them), served once the release is published.
 """
 
 from __future__ import annotations
@@ -68,6 +69,15 @@ def cut(setup_: dict[str, Any], name: str = "everything") -> tuple[Release, dict
     return release, rendered.manifest, rendered.files
 
 
+def published(setup_: dict[str, Any], settings: Any, tmp_path: Any) -> tuple[Release, dict[str, Any], dict[str, str]]:
+    """cut(), then published to a local folder: its config files become secrets the CLI can fetch."""
+    settings.LEGER_S3_BUCKET = ""
+    settings.LEGER_RELEASES_DIR = tmp_path
+    release, manifest, files = cut(setup_)
+    assert services.release_publish(release_id=release.pk).status == Release.Status.PUBLISHED
+    return release, manifest, files
+
+
 def placeholders(files: dict[str, str]) -> dict[str, set[str]]:
     """Secret name → the variables the units ask the machine to fill from it."""
     found: dict[str, set[str]] = {}
@@ -80,12 +90,14 @@ def placeholders(files: dict[str, str]) -> dict[str, set[str]]:
     return found
 
 
-def test_every_required_secret_of_a_full_release_is_served_to_its_owner(everything: dict[str, Any]) -> None:
+def test_every_required_secret_of_a_full_release_is_served_to_its_owner(
+    everything: dict[str, Any], settings, tmp_path
+) -> None:
     alice = everything["user"]
-    _, manifest, files = cut(everything)
+    _, manifest, files = published(everything, settings, tmp_path)
     required = [entry for entry in manifest["secrets"] if entry["required"]]
     sources = {entry["source"] for entry in required}
-    assert sources == {"credential", "internal", "selection"}
+    assert sources == {"credential", "internal", "selection", "file"}
     # The units reference exactly the secrets the manifest declares, under the same targets.
     assert placeholders(files) == {entry["name"]: set(entry["targets"]) for entry in manifest["secrets"]}
 
@@ -122,18 +134,37 @@ def test_every_required_secret_of_a_full_release_is_served_to_its_owner(everythi
         assert len(served[name]) >= 40 and served[name].replace("-", "").replace("_", "").isalnum()
     assert len({served[name] for name in internal}) == len(internal), "every internal secret has its own value"
 
-    # Every read was audited, naming the secret and its kind.
+    # Config files: each secret holds its file's text, which the CLI mounts where the program reads it.
+    config_files = {e["file"]: e for e in required if e["source"] == "file"}
+    assert set(config_files) == {"Caddyfile", "litellm-config.yaml", "llama-swap-config.yaml", "searxng-settings.yml"}
+    for path, entry in config_files.items():
+        assert served[entry["name"]] == files[path], path
+
+    # Every read of a secret value was audited, naming the secret and its kind; config files are not secret
+    # (the bucket serves the same bytes), so reading them is not.
     reads = AuditEntry.objects.filter(owner=alice, action=AuditEntry.Action.READ)
-    assert sorted((r.secret_name, r.kind) for r in reads) == sorted((e["name"], e["source"]) for e in required)
+    assert sorted((r.secret_name, r.kind) for r in reads) == sorted(
+        (e["name"], e["source"]) for e in required if e["source"] != "file"
+    )
 
 
-def test_the_secrets_list_names_every_kind_without_values(everything: dict[str, Any]) -> None:
+def test_the_secrets_list_names_every_kind_without_values(everything: dict[str, Any], settings, tmp_path) -> None:
+    client = token_client(everything["user"])
     _, manifest, _ = cut(everything)
-    response = token_client(everything["user"]).get("/api/v1/secrets/?page_size=100")
+    # A cut release's config files are not secrets until it is published (nothing serves them before).
+    listed = {row["name"]: row for row in client.get("/api/v1/secrets/?page_size=100").json()["results"]}
+    assert {e["name"] for e in manifest["secrets"] if e["source"] != "file"} <= set(listed)
+    assert not any(row["kind"] == "file" for row in listed.values())
+
+    _, manifest, _ = published(everything, settings, tmp_path)
+    response = client.get("/api/v1/secrets/?page_size=100")
     listed = {row["name"]: row for row in response.json()["results"]}
     for entry in manifest["secrets"]:
         assert listed[entry["name"]]["kind"] == entry["source"]
         assert "value" not in listed[entry["name"]]
+    for entry in manifest["secrets"]:
+        if entry["source"] == "file":
+            assert listed[entry["name"]]["label"] == entry["file"]
     text = response.content.decode()
     for value in everything["secret_values"]:
         assert value not in text
@@ -176,8 +207,9 @@ def test_internal_secrets_stay_the_same_across_cuts_and_differ_between_owners(
         assert value != first[name]
 
 
-def test_another_users_token_cannot_read_them(everything: dict[str, Any], bob: User) -> None:
-    _, manifest, _ = cut(everything)
+def test_another_users_token_cannot_read_them(everything: dict[str, Any], bob: User, settings, tmp_path) -> None:
+    _, manifest, _ = published(everything, settings, tmp_path)
+    assert any(entry["source"] == "file" for entry in manifest["secrets"])
     client = token_client(bob)
     assert client.get("/api/v1/secrets/").json()["count"] == 0
     for entry in manifest["secrets"]:
@@ -197,12 +229,12 @@ def test_a_refused_cut_generates_no_internal_secret(alice: User, catalog: None) 
 
 
 def test_the_secrets_list_costs_the_same_queries_however_many_secrets(
-    everything: dict[str, Any], django_assert_max_num_queries
+    everything: dict[str, Any], django_assert_max_num_queries, settings, tmp_path
 ) -> None:
     client = token_client(everything["user"])
     with django_assert_max_num_queries(12) as few:
         client.get("/api/v1/secrets/")
-    cut(everything)
+    published(everything, settings, tmp_path)  # config files of a published release are listed too
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get("/api/v1/secrets/").json()["count"] > 10
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from leger.releases.manifest import build_manifest, manifest_json
-from leger.releases.rendering import render
+from leger.releases.rendering import file_secret_name, render
 from leger.releases.snapshot import example_snapshot
 
 
@@ -38,20 +38,46 @@ def test_each_service_lists_its_files_dependencies_ports_and_secrets(release) ->
     _, files, manifest = release
     services = {s["name"]: s for s in manifest["services"]}
     openwebui = services["openwebui"]
-    assert openwebui["files"] == ["openwebui-data.volume", "openwebui.container", "openwebui.env"]
+    # The CLI downloads only what a service lists: its unit, the network, its volumes and its config files.
+    assert openwebui["files"] == ["llm.network", "openwebui-data.volume", "openwebui.container"]
     assert openwebui["depends_on"] == ["litellm", "openwebui-postgres", "openwebui-redis"]
     assert openwebui["ports"] == []
     assert {"openwebui-secret-key", "litellm-master-key", "openwebui-postgres-password"} <= set(
         openwebui["secrets_required"]
     )
     assert "0.0.0.0:3000:3000" in services["caddy"]["ports"]
-    assert services["litellm"]["files"] == ["litellm.container", "litellm/config.yaml"]
+    assert services["litellm"]["files"] == ["litellm-config.yaml", "litellm.container", "llm.network"]
+    assert services["llama-swap"]["files"] == [
+        "llama-swap-config.yaml",
+        "llama-swap-models.volume",
+        "llama-swap.container",
+        "llm.network",
+    ]
+    assert services["searxng"]["files"] == [
+        "llm.network",
+        "searxng-cache.volume",
+        "searxng-settings.yml",
+        "searxng.container",
+    ]
+    assert services["caddy"]["files"] == [
+        "Caddyfile",
+        "caddy-config.volume",
+        "caddy-data.volume",
+        "caddy.container",
+        "llm.network",
+    ]
+    # Every file of the release is some service's, and every file a service lists is one of the release.
+    listed = {path for service in manifest["services"] for path in service["files"]}
+    assert listed == set(files)
+    litellm_config = file_secret_name("litellm-config.yaml", files["litellm-config.yaml"])
+    assert litellm_config in services["litellm"]["secrets_required"]
+    assert not any(name.startswith("leger-file-") for name in openwebui["secrets_required"])
     expected = "sha256:" + hashlib.sha256(files["openwebui.container"].encode()).hexdigest()
     assert openwebui["checksum"] == expected
 
 
 def test_it_declares_every_secret_once_with_its_targets(release) -> None:
-    _, _, manifest = release
+    _, files, manifest = release
     secrets = {s["name"]: s for s in manifest["secrets"]}
     assert len(secrets) == len(manifest["secrets"])
     master = secrets["litellm-master-key"]
@@ -66,6 +92,16 @@ def test_it_declares_every_secret_once_with_its_targets(release) -> None:
         "RAG_OPENAI_API_KEY",
     ]
     assert secrets["mp_opentelemetry_otel_basic_auth_password"]["source"] == "selection"
+    # Each config file is a mount secret holding that file, named after its path and bytes.
+    mounts = {s["file"]: s for s in manifest["secrets"] if s["type"] == "mount"}
+    assert set(mounts) == {"Caddyfile", "litellm-config.yaml", "llama-swap-config.yaml", "searxng-settings.yml"}
+    for path, secret in mounts.items():
+        assert secret["name"] == file_secret_name(path, files[path])
+        assert secret["source"] == "file" and secret["required"] is True
+        assert secret["targets"] == [secret["target"]] and secret["target"].startswith("/")
+    assert mounts["searxng-settings.yml"]["target"] == "/etc/searxng/settings.yml"
+    assert mounts["Caddyfile"]["target"] == "/etc/caddy/Caddyfile"
+    assert all("file" not in s for s in manifest["secrets"] if s["type"] == "env")
     required = {name for service in manifest["services"] for name in service["secrets_required"]}
     assert required == set(secrets)
 

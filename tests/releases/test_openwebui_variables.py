@@ -9,7 +9,7 @@ from pathlib import Path
 from leger.releases.rendering import RELEASE_OWNED_VARIABLES, render
 from leger.releases.snapshot import example_snapshot
 from leger.releases.validation import OPENWEBUI_VARIABLES_FILE, openwebui_variable_names
-from tests.releases.conftest import tsv_names
+from tests.releases.conftest import tsv_names, unit_environment
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 START_SCRIPT_VARIABLES = {"PORT", "HOST", "UVICORN_WORKERS"}
@@ -52,9 +52,11 @@ def test_every_variable_the_infrastructure_wires_into_open_webui_is_real() -> No
 def test_every_variable_a_rendered_release_gives_open_webui_is_real() -> None:
     real = tsv_names() | START_SCRIPT_VARIABLES
     files = render(example_snapshot("full"))
-    names = {line.split("=", 1)[0] for line in files["openwebui.env"].splitlines() if line and not line.startswith("#")}
+    names = set(unit_environment(files["openwebui.container"]))
     secret_targets = {
-        line.rsplit("target=", 1)[1] for line in files["openwebui.container"].splitlines() if line.startswith("Secret=")
+        line.rsplit("target=", 1)[1]
+        for line in files["openwebui.container"].splitlines()
+        if line.startswith("Secret=") and ",type=env," in line
     }
     assert len(names) > 30
     assert names - real == set()

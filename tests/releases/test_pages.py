@@ -596,13 +596,16 @@ def test_the_summary_lists_choices_files_and_secrets_without_any_secret_value(
     page = response.content.decode()
     assert response.status_code == 200
     assert "Claude 3.5 Haiku" in page
-    for path in ("llm.network", "openwebui.container", "litellm/config.yaml", "Caddyfile", "manifest.json"):
+    for path in ("llm.network", "openwebui.container", "litellm-config.yaml", "Caddyfile", "manifest.json"):
         assert f"<code>{path}</code>" in page
     assert "<code>anthropic_api_key</code>" in page and "<code>ANTHROPIC_API_KEY</code>" in page
     # Providers by name ("Anthropic"), the catalog id only beside it.
     assert "through Anthropic" in page and "Your Anthropic key" in page
     assert "Key for provider anthropic" not in page and "· anthropic," not in page
     assert "litellm-master-key" in page
+    # Config files are delivered as secrets mounted where each program reads them, and said to be no secret.
+    assert re.search(r"<code>leger-file-litellm-config-yaml-[0-9a-f]{12}</code>", page)
+    assert "This release's config file, not a secret" in page and "<code>/app/config.yaml</code>" in page
     assert "https://box.tail1234.ts.net" in page
     assert "Cut and publish version 1" in page
     assert "What stops the cut" not in page
@@ -673,4 +676,4 @@ def test_a_cut_releases_wizard_is_read_only(
     # Its summary says what it was cut from, with no cut button.
     page = alice_client.get(f"/releases/{release.pk}/summary/").content.decode()
     assert "What version 1 was cut from" in page and "Claude 3.5 Haiku" in page
-    assert "Cut and publish" not in page and "<code>litellm/config.yaml</code>" in page
+    assert "Cut and publish" not in page and "<code>litellm-config.yaml</code>" in page

@@ -102,7 +102,7 @@ def test_the_progress_fragment_stops_polling_and_shows_the_files_once_published(
     page = response.content.decode()
     assert response["HX-Retarget"] == "#release-body"
     assert "every 1s" not in page
-    assert "Published v1" in page and "litellm/config.yaml" in page
+    assert "Published v1" in page and "litellm-config.yaml" in page
     # Screen readers hear the outcome: the live region outside the swapped body gets it out of band.
     assert re.search(r'<p id="release-announce"[^>]*hx-swap-oob="true">Published v1.</p>', page)
 
@@ -258,14 +258,14 @@ def test_each_file_is_viewable_highlighted_and_as_plain_text(
     ready_user: dict[str, Any], alice_client: Client, publish
 ) -> None:
     release = publish()
-    config = release.files.get(path="litellm/config.yaml")
-    response = alice_client.get(f"/releases/{release.pk}/files/litellm/config.yaml")
+    config = release.files.get(path="litellm-config.yaml")
+    response = alice_client.get(f"/releases/{release.pk}/files/litellm-config.yaml")
     page = response.content.decode()
     assert response.status_code == 200
     assert config.sha256 in page
     assert 'class="highlight"' in page and 'id="L-1"' in page
     assert "claude-3.5-haiku" in page
-    raw = alice_client.get(f"/releases/{release.pk}/files/litellm/config.yaml?raw=1")
+    raw = alice_client.get(f"/releases/{release.pk}/files/litellm-config.yaml?raw=1")
     assert raw["Content-Type"].startswith("text/plain")
     assert raw.content.decode() == config.content
     assert alice_client.get(f"/releases/{release.pk}/files/no/such.file").status_code == 404
@@ -297,7 +297,7 @@ def test_the_diff_page_costs_a_fixed_number_of_queries(
     # Both releases' checksums, then the changed files' texts in one query, whatever the number of files.
     with django_assert_max_num_queries(8):
         page = alice_client.get(f"/releases/{second.pk}/diff/?against={first.pk}").content.decode()
-    assert "v1/litellm/config.yaml" in page and "v2/llama-swap/config.yaml" in page
+    assert "v1/litellm-config.yaml" in page and "v2/llama-swap-config.yaml" in page
 
 
 def test_the_diff_shows_each_changed_file_and_what_was_added(
@@ -309,7 +309,7 @@ def test_the_diff_shows_each_changed_file_and_what_was_added(
     assert f'<option value="{first.pk}" selected>v1' in page  # the one before it, by default
     # The release page itself shows what changed since the release before it, the real changes open.
     assert "What changed since v1" in page
-    assert re.search(r'<details class="releases-diff-file" open>\s*<summary><code>litellm/config.yaml<', page)
+    assert re.search(r'<details class="releases-diff-file" open>\s*<summary><code>litellm-config.yaml<', page)
     assert "qwen3-4b" in page.split("What changed since v1")[1]
     assert "This is your only published release" not in page
     assert "What changed since" not in alice_client.get(f"/releases/{first.pk}/").content.decode()
@@ -317,17 +317,20 @@ def test_the_diff_shows_each_changed_file_and_what_was_added(
     page = response.content.decode()
     assert response.status_code == 200
     assert "from v1 to v2" in page
-    assert "litellm/config.yaml" in page and "llama-swap/config.yaml" in page
+    assert "litellm-config.yaml" in page and "llama-swap-config.yaml" in page
     assert "qwen3-4b" in page
-    assert "v1/litellm/config.yaml" in page and "v2/litellm/config.yaml" in page
+    assert "v1/litellm-config.yaml" in page and "v2/litellm-config.yaml" in page
     assert 'class="highlight"' in page
     # Each changed file says how much changed; v2's LiteLLM config gains the local model's entry.
-    summary = re.search(r"<summary><code>litellm/config.yaml</code>.*?</summary>", page, re.S).group(0)
+    summary = re.search(r"<summary><code>litellm-config.yaml</code>.*?</summary>", page, re.S).group(0)
     added, removed = map(int, re.search(r"(\d+) lines? added, (\d+) removed", summary).groups())
     assert added > removed
     # A changed file is shown open; files nothing changed in (the version lives in the manifest) are not listed.
-    assert re.search(r'<details class="releases-diff-file" open>\s*<summary><code>litellm/config.yaml<', page)
+    assert re.search(r'<details class="releases-diff-file" open>\s*<summary><code>litellm-config.yaml<', page)
     assert not re.search(r"<summary><code>llm.network</code>", page)
+    # LiteLLM's unit changed with its config: it mounts the secret of the config's new bytes.
+    assert re.search(r"<summary><code>litellm.container</code>", page)
+    assert re.search(r"\+Secret=leger-file-litellm-config-yaml-[0-9a-f]{12},type=mount,target=/app/config.yaml", page)
     # Comparing the other way round works too.
     assert alice_client.get(f"/releases/{first.pk}/diff/?against={second.pk}").status_code == 200
 

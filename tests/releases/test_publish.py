@@ -22,7 +22,7 @@ from leger.lib.storage import StoreError, get_store, sha256_hex
 from leger.releases import selectors, services
 from leger.releases.manifest import build_manifest, manifest_json
 from leger.releases.models import Promotion, Release, ReleaseFile
-from leger.releases.publishing import latest_key
+from leger.releases.publishing import latest_key, latest_prefix
 from leger.releases.rendering import render
 from tests.releases import test_services_setup as setup
 from tests.releases.test_services_setup import full_draft, minimal_draft, select
@@ -134,20 +134,31 @@ def test_a_cut_release_lands_in_the_bucket_with_a_manifest_its_files_match(
         assert sha256_hex(objects[prefix + path]) == entry["sha256"]
         assert len(objects[prefix + path]) == entry["size"]
 
-    # latest holds this manifest, and the release's rows hold exactly what was uploaded.
-    assert bucket["objects"](latest_key(owner_uuid))[latest_key(owner_uuid)] == objects[prefix + "manifest.json"]
+    # latest/ is a complete copy of v1 (the CLI fetches latest/manifest.json, then each file it lists from
+    # latest/), and the release's rows hold exactly what was uploaded.
+    latest = latest_prefix(owner_uuid)
+    assert {key.removeprefix(latest): data for key, data in bucket["objects"](latest).items()} == {
+        key.removeprefix(prefix): data for key, data in objects.items()
+    }
     rows = {f.path: f for f in selectors.release_files(release=release)}
     assert {prefix + path for path in rows} == set(objects)
     for path, row in rows.items():
         assert row.content.encode() == objects[prefix + path]
         assert row.sha256 == sha256_hex(objects[prefix + path]) and row.size == len(objects[prefix + path])
+    # Each config file's row names the Podman secret the CLI creates from it; units and the manifest name none.
+    file_secrets = {s["file"]: s["name"] for s in manifest["secrets"] if s["source"] == "file"}
+    assert set(file_secrets) == {"Caddyfile", "litellm-config.yaml", "llama-swap-config.yaml", "searxng-settings.yml"}
+    assert {path: row.secret_name for path, row in rows.items() if row.secret_name} == file_secrets
     assert release.manifest_key == prefix + "manifest.json"
     promotion = Promotion.objects.get()
     assert (promotion.release, promotion.promoted_by) == (release, user)
 
-    # The manifest is written last, and progress only grows while uploading.
-    assert watching.seen[-2][0] == prefix + "manifest.json"
-    assert watching.seen[-1][0] == latest_key(owner_uuid)
+    # The version's manifest is written after its files; then latest/ gets every file and its manifest last.
+    keys = [key for key, _, _ in watching.seen]
+    done = keys.index(prefix + "manifest.json")
+    assert sorted(keys[:done]) == sorted(prefix + path for path in listed)
+    assert keys[done + 1 :] == [latest + path for path in sorted(listed)] + [latest_key(owner_uuid)]
+    # Progress only grows while uploading.
     uploading = [progress for key, status, progress in watching.seen if key.startswith(prefix)]
     assert {status for _, status, _ in watching.seen} == {Release.Status.UPLOADING}
     assert uploading == sorted(uploading) and uploading[0] >= services.PROGRESS_UPLOADING
@@ -175,7 +186,7 @@ def test_no_stored_key_value_reaches_any_uploaded_byte(
         for text in stored:
             assert value not in text
     # What the machine needs instead: the secret names, as placeholders.
-    env = objects[f"{release.snapshot['release']['owner_uuid']}/v1/litellm/config.yaml"].decode()
+    env = objects[f"{release.snapshot['release']['owner_uuid']}/v1/litellm-config.yaml"].decode()
     assert "os.environ/ANTHROPIC_API_KEY" in env
 
 
@@ -272,7 +283,7 @@ def test_files_that_fail_validation_fail_the_release_naming_file_and_line(
     release = publish(release)
     assert release.status == Release.Status.FAILED
     assert release.error.startswith("The rendered files are not valid:")
-    assert "openwebui.env:" in release.error and "DEFAULT_MODELS names 'gpt-9'" in release.error
+    assert re.search(r"openwebui\.container:\d+: DEFAULT_MODELS names 'gpt-9'", release.error), release.error
     assert bucket["objects"]() == {}
 
 
@@ -331,6 +342,40 @@ def test_a_retried_older_release_does_not_take_latest_from_a_newer_one(
     assert json.loads(bucket["objects"](latest_key(owner_uuid))[latest_key(owner_uuid)])["version"] == 2
 
 
+def test_latest_holds_every_file_of_the_latest_release_and_drops_the_ones_it_no_longer_has(
+    ready_user: dict[str, Any], bucket: dict[str, Any], django_capture_on_commit_callbacks
+) -> None:
+    user = ready_user["user"]
+    searxng = select(user, "searxng")
+    first = services.release_update(release=minimal_draft(user, "one"), services=[searxng.pk])
+    first = publish(cut(first, user, django_capture_on_commit_callbacks))
+    owner_uuid = first.snapshot["release"]["owner_uuid"]
+
+    def latest() -> dict[str, bytes]:
+        prefix = latest_prefix(owner_uuid)
+        return {key.removeprefix(prefix): data for key, data in bucket["objects"](prefix).items()}
+
+    def stored(release: Release) -> dict[str, bytes]:
+        return {f.path: f.content.encode() for f in selectors.release_files(release=release)}
+
+    assert latest() == stored(first) and "searxng-settings.yml" in latest()
+    second = services.release_update(release=services.release_clone(release=first, actor=user), services=[])
+    second = publish(cut(second, user, django_capture_on_commit_callbacks))
+    # The add-on's unit and config file went with it; what both have now holds the second's bytes.
+    assert latest() == stored(second)
+    assert "searxng.container" not in latest() and "searxng-settings.yml" not in latest()
+    assert json.loads(latest()["manifest.json"])["version"] == 2
+
+    # Rolling back copies the first release in again, whole; the version folders never change.
+    services.release_promote(release=first, actor=user)
+    assert latest() == stored(first)
+    services.release_promote(release=second, actor=user)
+    assert latest() == stored(second)
+    for release in (first, second):
+        prefix = f"{owner_uuid}/v{release.version}/"
+        assert {key.removeprefix(prefix): data for key, data in bucket["objects"](prefix).items()} == stored(release)
+
+
 def test_diff_shows_changed_added_and_removed_files_and_the_archive_holds_every_file(
     ready_user: dict[str, Any], bucket: dict[str, Any], django_capture_on_commit_callbacks
 ) -> None:
@@ -344,11 +389,11 @@ def test_diff_shows_changed_added_and_removed_files_and_the_archive_holds_every_
 
     diff = selectors.release_diff(release=second, against=first)
     changed = {d.path: d.diff for d in diff.changed}
-    assert "searxng.container" in diff.removed and "searxng/settings.yml" in diff.removed
+    assert "searxng.container" in diff.removed and "searxng-settings.yml" in diff.removed
     assert diff.added == []
-    assert "-WEBUI_NAME=Leger AI\n" in changed["openwebui.env"]
-    assert "+WEBUI_NAME=Renamed AI\n" in changed["openwebui.env"]
-    assert changed["openwebui.env"].startswith("--- v1/openwebui.env\n+++ v2/openwebui.env\n")
+    assert '-Environment="WEBUI_NAME=Leger AI"\n' in changed["openwebui.container"]
+    assert '+Environment="WEBUI_NAME=Renamed AI"\n' in changed["openwebui.container"]
+    assert changed["openwebui.container"].startswith("--- v1/openwebui.container\n+++ v2/openwebui.container\n")
     assert "manifest.json" in changed
     # The version lives in the manifest only: a unit nothing changed in is byte-identical, so it is not in the
     # diff and keeps its checksum (the CLI restarts only what changed).

@@ -8,6 +8,7 @@ every expected service with its dependencies; ``caddy validate`` must accept the
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from leger.releases import quadlet
+from leger.releases.manifest import build_manifest
 from leger.releases.rendering import render
 from leger.releases.snapshot import example_snapshot
 from leger.releases.validation import QUADLET_SUFFIXES
-from tests.releases.conftest import changed
+from tests.releases.conftest import changed, unit_environment
 
 REPO = Path(__file__).resolve().parents[2]
 QUADLET = REPO / ".cache" / "tools" / "podman" / "usr" / "libexec" / "podman" / "quadlet"
@@ -52,6 +54,11 @@ def write(files: dict[str, str], directory: Path) -> Path:
     return directory
 
 
+def installed_units(files: dict[str, str]) -> dict[str, str]:
+    """What the leger CLI copies into ~/.config/containers/systemd/: the unit files, and nothing beside them."""
+    return {path: text for path, text in files.items() if path.endswith(QUADLET_SUFFIXES)}
+
+
 def generate(directory: Path) -> tuple[dict[str, str], list[str]]:
     """The units the generator writes (name → text) and its `converting` errors."""
     result = subprocess.run(
@@ -79,8 +86,10 @@ def words(unit: quadlet.UnitFile, key: str) -> set[str]:
 
 @pytest.mark.parametrize(("kind", "exposure"), RELEASES)
 def test_podmans_quadlet_generator_accepts_every_release(tmp_path: Path, kind: str, exposure: str) -> None:
-    files = render(example_snapshot(kind, exposure))
-    units, errors = generate(write(files, tmp_path))
+    snapshot = example_snapshot(kind, exposure)
+    files = render(snapshot)
+    # Only the units, as the CLI installs them: a unit that needed a file beside it would break here.
+    units, errors = generate(write(installed_units(files), tmp_path))
     assert errors == []
     expected = {quadlet.unit_name(path) for path in files if path.endswith(QUADLET_SUFFIXES)}
     assert set(units) == expected
@@ -92,11 +101,23 @@ def test_podmans_quadlet_generator_accepts_every_release(tmp_path: Path, kind: s
         assert words(source, "After") <= words(generated, "After"), path
         assert words(generated, "Requires") - {"podman-user-wait-network-online.service"} <= set(units), path
         assert "llm-network.service" in words(generated, "Requires"), path
+        (exec_start,) = generated.values("Service", "ExecStart")
+        assert "--env-file" not in exec_start and str(tmp_path) not in exec_start, path
     openwebui = quadlet.parse(units["openwebui.service"])
     (exec_start,) = openwebui.values("Service", "ExecStart")
-    assert f"--env-file {tmp_path}/openwebui.env" in exec_start
+    # Open WebUI's settings are its unit's own Environment= lines, one --env each.
+    environment = unit_environment(files["openwebui.container"])
+    assert environment["ENABLE_PERSISTENT_CONFIG"] == "False" and environment["WEBUI_NAME"] == "Leger AI"
+    for name, value in environment.items():
+        assert re.search(rf'--env "?{re.escape(f"{name}={value}")}"?( |$)', exec_start), name
     assert "--secret litellm-master-key,type=env,target=OPENAI_API_KEY" in exec_start
     assert {"openwebui-postgres.service", "openwebui-redis.service", "litellm.service"} <= words(openwebui, "Requires")
+    # Each config file is a secret Podman mounts where the program reads it.
+    manifest = build_manifest(snapshot, files)
+    for secret in (s for s in manifest["secrets"] if s["source"] == "file"):
+        (service,) = [s["name"] for s in manifest["services"] if secret["name"] in s["secrets_required"]]
+        (exec_start,) = quadlet.parse(units[f"{service}.service"]).values("Service", "ExecStart")
+        assert f"--secret {secret['name']},type=mount,target={secret['target']}" in exec_start, service
 
 
 @pytest.mark.parametrize(("kind", "exposure"), RELEASES)
@@ -121,7 +142,7 @@ def test_hostile_values_stay_values_for_the_real_generator(tmp_path: Path) -> No
         example_snapshot("minimal"),
         lambda s: (s["release"].update(name=evil), s["openwebui"].update(WEBUI_NAME=evil)),
     )
-    units, errors = generate(write(render(snapshot), tmp_path))
+    units, errors = generate(write(installed_units(render(snapshot)), tmp_path))
     assert errors == []
     for name, text in units.items():
         assert not list(quadlet.parse(text).entries("Service", "ExecStartPre")), name

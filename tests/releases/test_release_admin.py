@@ -54,7 +54,7 @@ def test_a_release_page_shows_its_files_read_only_and_its_error(
     admin_client: Client, releases: dict[str, Release]
 ) -> None:
     good = admin_client.get(f"/admin/releases/release/{releases['good'].pk}/change/").content.decode()
-    assert "openwebui.env" in good and "manifest.json" in good
+    assert "openwebui.container" in good and "litellm-config.yaml" in good and "manifest.json" in good
     assert releases["good"].files.get(path="llm.network").sha256 in good
     bad = admin_client.get(f"/admin/releases/release/{releases['bad'].pk}/change/").content.decode()
     assert "Uploading to the local folder" in bad

@@ -228,12 +228,22 @@ def test_the_preview_lists_files_and_the_secrets_the_machine_needs_without_any_v
     preview = selectors.release_preview(release=release)
     assert preview.ready, preview.problems
     paths = [f.path for f in preview.files]
-    assert {"llm.network", "openwebui.env", "litellm/config.yaml", "llama-swap/config.yaml", "Caddyfile"} <= set(paths)
+    assert {"llm.network", "litellm-config.yaml", "llama-swap-config.yaml", "searxng-settings.yml", "Caddyfile"} <= set(
+        paths
+    )
+    assert "openwebui.env" not in paths and all("/" not in path for path in paths)
     assert {"searxng.container", "qdrant.container", "jupyter.container", "manifest.json"} <= set(paths)
     secrets = {s["name"]: s for s in preview.secrets}
     assert secrets["anthropic_api_key"]["target"] == "ANTHROPIC_API_KEY"
     assert secrets["tavily_api_key"]["target"] == "TAVILY_API_KEY"
     assert "RAG_OPENAI_API_KEY" in secrets["openai_api_key"]["targets"]
+    # Config files are secrets the machine mounts where each program reads them.
+    config = {s["file"]: s for s in preview.secrets if s["source"] == "file"}
+    assert set(config) == {"Caddyfile", "litellm-config.yaml", "llama-swap-config.yaml", "searxng-settings.yml"}
+    assert (config["searxng-settings.yml"]["type"], config["searxng-settings.yml"]["target"]) == (
+        "mount",
+        "/etc/searxng/settings.yml",
+    )
     assert all(s["required"] for s in preview.secrets)
     text = repr(preview)
     for value in full_user["secret_values"]:

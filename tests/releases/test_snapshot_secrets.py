@@ -11,7 +11,7 @@ from leger.releases.rendering import render
 from leger.releases.snapshot import SNAPSHOT_FORMAT, Snapshot, SnapshotError, validate_snapshot
 from leger.releases.validation import validate
 
-from .conftest import changed
+from .conftest import changed, unit_environment
 
 
 def addon(snapshot: Snapshot, addon_id: str) -> dict:
@@ -24,7 +24,9 @@ def test_a_selection_secret_and_every_variable_of_a_key_reach_open_webui_as_plac
     assert "Secret=mp_opentelemetry_otel_basic_auth_password,type=env,target=OTEL_BASIC_AUTH_PASSWORD" in unit
     assert "Secret=openai-api-key,type=env,target=IMAGES_OPENAI_API_KEY" in unit
     assert "Secret=openai-api-key,type=env,target=IMAGES_EDIT_OPENAI_API_KEY" in unit
-    assert "OTEL_BASIC_AUTH_PASSWORD" not in files["openwebui.env"]
+    # A secret, never a value: no Environment= line sets it (every other Open WebUI setting is one).
+    assert "OTEL_BASIC_AUTH_PASSWORD" not in unit_environment(unit)
+    assert unit_environment(unit)["OTEL_BASIC_AUTH_USERNAME"] == "leger"
     manifest = build_manifest(full, files)
     secrets = {entry["name"]: entry for entry in manifest["secrets"]}
     assert secrets["mp_opentelemetry_otel_basic_auth_password"]["source"] == "selection"

@@ -61,6 +61,25 @@ def test_a_rendered_release_has_no_problem(kind: str, exposure: str) -> None:
         ),
         (
             "HostName=tika\n",
+            "HostName=tika\nSecret=stolen-key,type=mount,target=etc/key\n",
+            "Secret=stolen-key",
+            "or type=mount with an absolute target",
+        ),
+        # The leger CLI copies only unit files into ~/.config/containers/systemd/: nothing lies beside a unit.
+        (
+            "HostName=tika\n",
+            "HostName=tika\nVolume=./tika-config.xml:/config.xml:ro,Z\n",
+            "Volume=./tika-config.xml",
+            "a path next to the unit, where the leger CLI installs only unit files",
+        ),
+        (
+            "HostName=tika\n",
+            "HostName=tika\nEnvironmentFile=tika.env\n",
+            "EnvironmentFile=tika.env",
+            "write the variables as Environment= lines",
+        ),
+        (
+            "HostName=tika\n",
             "HostName=tika\nPublishPort=0.0.0.0:3000:9998\n",
             "PublishPort=0.0.0.0:3000",
             "port 3000 is published by both caddy and tika",
@@ -102,57 +121,95 @@ def test_a_container_without_an_image_is_refused(release) -> None:
             "TASK_MODEL=",
             "'llama-9', which LiteLLM does not serve",
         ),
-        ("RAG_TOP_K=5", "RAG_TOP_K=5\nENABLE_SIGNUP=True", "ENABLE_SIGNUP=True", "ENABLE_SIGNUP is set twice"),
-        ("RAG_TOP_K=5", "RAG_TOP_K=5\njust text", "just text", "expected NAME=value"),
+        (
+            '"RAG_TOP_K=5"',
+            '"RAG_TOP_K=5"\nEnvironment="ENABLE_SIGNUP=True"',
+            "ENABLE_SIGNUP=True",
+            "ENABLE_SIGNUP is set twice (first on line 56)",
+        ),
+        ('"RAG_TOP_K=5"', '"RAG_TOP_K=5" "ENABLE_SIGNUP=True"', "RAG_TOP_K=5", "ENABLE_SIGNUP is set twice"),
+        ('"RAG_TOP_K=5"', '"RAG_TOP_K=5', "RAG_TOP_K=5", "Environment= cannot be read: unterminated"),
+        (
+            "Secret=openwebui-secret-key,type=env,target=WEBUI_SECRET_KEY",
+            "Secret=openwebui-secret-key,type=env,target=WEBUI_SECRET_KEYZ",
+            "WEBUI_SECRET_KEYZ",
+            "the secret fills WEBUI_SECRET_KEYZ, which Open WebUI v0.12.4 does not read",
+        ),
     ],
 )
 def test_it_finds_open_webui_variables_that_would_be_wrong(release, old, new, line_text, fragment) -> None:
+    # Every Open WebUI setting is an Environment= line of its unit: problems name the unit and that line.
     snapshot, files = release
-    broken = replace(files, "openwebui.env", old, new)
+    broken = replace(files, "openwebui.container", old, new)
     assert_problem(
-        problems_of(snapshot, broken), "openwebui.env", line_of(broken["openwebui.env"], line_text), fragment
+        problems_of(snapshot, broken),
+        "openwebui.container",
+        line_of(broken["openwebui.container"], line_text),
+        fragment,
+    )
+
+
+def test_a_release_without_open_webuis_unit_is_refused(release) -> None:
+    snapshot, files = release
+    broken = {path: text for path, text in files.items() if path != "openwebui.container"}
+    assert_problem(problems_of(snapshot, broken), "openwebui.container", None, "Open WebUI would not run")
+
+
+def test_a_config_file_changed_after_rendering_no_longer_matches_the_secret_its_unit_mounts(release) -> None:
+    snapshot, files = release
+    # The unit names the secret of the file's rendered bytes; other bytes are another secret, which it does not.
+    broken = replace(files, "litellm-config.yaml", "drop_params: true", "drop_params: false")
+    text = broken["litellm.container"]
+    assert_problem(
+        problems_of(snapshot, broken),
+        "litellm.container",
+        line_of(text, "Secret=leger-file-litellm-config-yaml-"),
+        "not declared in the manifest",
     )
 
 
 def test_it_finds_litellm_config_that_litellm_would_refuse_or_leak(release) -> None:
     snapshot, files = release
-    broken = replace(files, "litellm/config.yaml", "api_key: os.environ/ANTHROPIC_API_KEY", "api_key: sk-ant-123")
-    broken = replace(broken, "litellm/config.yaml", "model: openai/gpt-4o-mini", "modle: openai/gpt-4o-mini")
-    text = broken["litellm/config.yaml"]
+    broken = replace(files, "litellm-config.yaml", "api_key: os.environ/ANTHROPIC_API_KEY", "api_key: sk-ant-123")
+    broken = replace(broken, "litellm-config.yaml", "model: openai/gpt-4o-mini", "modle: openai/gpt-4o-mini")
+    text = broken["litellm-config.yaml"]
     problems = problems_of(snapshot, broken)
-    assert_problem(problems, "litellm/config.yaml", line_of(text, "api_key: sk-ant-123"), "never a key itself")
+    assert_problem(problems, "litellm-config.yaml", line_of(text, "api_key: sk-ant-123"), "never a key itself")
     entry_line = line_of(text, "api_key: os.environ/OPENAI_API_KEY") - 1  # the "- litellm_params:" line
-    assert_problem(problems, "litellm/config.yaml", entry_line, "needs litellm_params.model")
+    assert_problem(problems, "litellm-config.yaml", entry_line, "needs litellm_params.model")
 
 
 def test_it_finds_yaml_that_does_not_parse(release) -> None:
     snapshot, files = release
-    broken = replace(files, "litellm/config.yaml", "model_list:\n", "model_list:\n  - [unclosed\n")
-    problems = [p for p in problems_of(snapshot, broken) if p.file == "litellm/config.yaml"]
+    broken = replace(files, "litellm-config.yaml", "model_list:\n", "model_list:\n  - [unclosed\n")
+    problems = [p for p in problems_of(snapshot, broken) if p.file == "litellm-config.yaml"]
     assert any("not valid YAML" in p.message and p.line for p in problems), problems
 
 
 def test_it_finds_models_the_stack_does_not_agree_on(release) -> None:
     snapshot, files = release
     # The release offers claude-3.5-haiku but LiteLLM no longer serves it.
-    broken = replace(files, "litellm/config.yaml", "model_name: claude-3.5-haiku", "model_name: claude-renamed")
+    broken = replace(files, "litellm-config.yaml", "model_name: claude-3.5-haiku", "model_name: claude-renamed")
     problems = problems_of(snapshot, broken)
     assert_problem(
         problems,
-        "litellm/config.yaml",
-        line_of(broken["litellm/config.yaml"], "model_list:"),
+        "litellm-config.yaml",
+        line_of(broken["litellm-config.yaml"], "model_list:"),
         "'claude-3.5-haiku' is not in model_list",
     )
     assert_problem(
-        problems, "openwebui.env", line_of(broken["openwebui.env"], "DEFAULT_MODELS"), "which LiteLLM does not serve"
+        problems,
+        "openwebui.container",
+        line_of(broken["openwebui.container"], "DEFAULT_MODELS"),
+        "which LiteLLM does not serve",
     )
     # LiteLLM sends granite to llama-swap, which no longer knows it.
-    broken = replace(files, "llama-swap/config.yaml", "  granite-4.0-h-micro:\n", "  granite-renamed:\n")
-    broken = replace(broken, "llama-swap/config.yaml", "- granite-micro\n", "- granite-renamed-alias\n")
+    broken = replace(files, "llama-swap-config.yaml", "  granite-4.0-h-micro:\n", "  granite-renamed:\n")
+    broken = replace(broken, "llama-swap-config.yaml", "- granite-micro\n", "- granite-renamed-alias\n")
     assert_problem(
         problems_of(snapshot, broken),
-        "litellm/config.yaml",
-        line_of(broken["litellm/config.yaml"], "model: openai/granite-4.0-h-micro"),
+        "litellm-config.yaml",
+        line_of(broken["litellm-config.yaml"], "model: openai/granite-4.0-h-micro"),
         "which llama-swap's config does not define",
     )
 
@@ -184,18 +241,18 @@ def test_it_finds_models_the_stack_does_not_agree_on(release) -> None:
 )
 def test_it_finds_what_llama_swaps_loader_would_refuse(release, old, new, anchor, offset, fragment) -> None:
     snapshot, files = release
-    broken = replace(files, "llama-swap/config.yaml", old, new)
-    line = line_of(broken["llama-swap/config.yaml"], anchor) + offset
-    assert_problem(problems_of(snapshot, broken), "llama-swap/config.yaml", line, fragment)
+    broken = replace(files, "llama-swap-config.yaml", old, new)
+    line = line_of(broken["llama-swap-config.yaml"], anchor) + offset
+    assert_problem(problems_of(snapshot, broken), "llama-swap-config.yaml", line, fragment)
 
 
 def test_it_finds_a_searxng_that_would_refuse_open_webuis_json_queries(release) -> None:
     snapshot, files = release
-    broken = replace(files, "searxng/settings.yml", "  - json\n", "")
+    broken = replace(files, "searxng-settings.yml", "  - json\n", "")
     assert_problem(
         problems_of(snapshot, broken),
-        "searxng/settings.yml",
-        line_of(broken["searxng/settings.yml"], "formats:"),
+        "searxng-settings.yml",
+        line_of(broken["searxng-settings.yml"], "formats:"),
         "must include json",
     )
 

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from leger.releases import services
 from leger.releases.models import Promotion, Release
-from leger.releases.publishing import latest_key
+from leger.releases.publishing import latest_key, latest_prefix
 from tests.releases import test_services_setup as setup
 from tests.releases.test_services_setup import minimal_draft, wait_until_done
 from tests.reliability.faults import (
@@ -108,6 +108,11 @@ def wait_for(release: Release, check: Any, *, timeout: float = 60) -> Release:
     raise AssertionError(f"release {release.pk} never got there: {release.status} {release.progress}% {release.error}")
 
 
+def folder(bucket: Bucket, prefix: str) -> dict[str, bytes]:
+    """The objects under a prefix, by their path inside it (latest/ must hold what a version folder holds)."""
+    return {key.removeprefix(prefix): data for key, data in bucket.objects(prefix).items()}
+
+
 def assert_readable(reason: str, secrets: list[str]) -> None:
     """A reason a person reads: no traceback, no credentials of the bucket, no key of the user."""
     assert reason
@@ -124,6 +129,8 @@ def test_connections_reset_mid_upload_are_retried_and_publish_whole_once_the_buc
     assert first.status == Release.Status.PUBLISHED, first.error
     owner_uuid = first.snapshot["release"]["owner_uuid"]
     v1_manifest = bucket.get(f"{owner_uuid}/v1/manifest.json")
+    v1 = folder(bucket, f"{owner_uuid}/v1/")
+    assert folder(bucket, latest_prefix(owner_uuid)) == v1
 
     proxy.cut_after(CUT_AFTER_BYTES)
     second = services.release_cut(release=minimal_draft(user, "second"), actor=user)
@@ -137,12 +144,15 @@ def test_connections_reset_mid_upload_are_retried_and_publish_whole_once_the_buc
     assert uploaded, "the fault was meant to hit mid-upload, after some files"
     assert f"{owner_uuid}/v2/manifest.json" not in uploaded
     assert bucket.get(latest_key(owner_uuid)) == v1_manifest, "latest moved to an incomplete version"
+    assert folder(bucket, latest_prefix(owner_uuid)) == v1, "a file of latest changed before its version was whole"
 
     proxy.heal()
     second = wait_until_done(second)
     manifest = check_published_whole(second, bucket)
     assert manifest["version"] == 2
     assert bucket.get(latest_key(owner_uuid)) == bucket.get(f"{owner_uuid}/v2/manifest.json")
+    # latest/ is a complete copy of v2 now, every file the CLI fetches from it.
+    assert folder(bucket, latest_prefix(owner_uuid)) == folder(bucket, f"{owner_uuid}/v2/")
     # latest was written once per release, each time after its version was whole; the manifest of v2 once.
     assert bucket.writes(latest_key(owner_uuid)) == 2
     assert bucket.writes(f"{owner_uuid}/v2/manifest.json") == 1
@@ -182,6 +192,7 @@ def test_a_bucket_that_stays_away_fails_the_release_readably_and_retry_publishes
     release = wait_until_done(release)
     manifest = check_published_whole(release, bucket)
     assert json.loads(bucket.get(latest_key(owner_uuid)) or b"{}") == manifest
+    assert folder(bucket, latest_prefix(owner_uuid)) == folder(bucket, f"{owner_uuid}/v1/")
     assert bucket.writes(latest_key(owner_uuid)) == 1
     assert bucket.writes(f"{owner_uuid}/v1/manifest.json") == 1
     assert Promotion.objects.get(owner=user).release == release

@@ -1,8 +1,9 @@
 """Hostile and odd input in every field that reaches a rendered file.
 
 A value is either refused with a message or written harmlessly: parsed back the way the reading program
-does (systemd/quadlet, Podman's env-file reader, PyYAML, Caddy's lexer), the files have exactly the sections,
-keys, variables and directives of the same release without the value, and the value reads back unchanged.
+does (systemd/quadlet, PyYAML, Caddy's lexer), the files have exactly the sections, keys, variables and
+directives of the same release without the value, and the value reads back unchanged. Open WebUI's settings
+are ``Environment=`` lines of ``openwebui.container``, so they are read back with the project's quadlet parser.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from leger.releases.services import build_snapshot, render_snapshot
 from leger.releases.snapshot import Snapshot, SnapshotError, example_snapshot
 from leger.releases.validation import validate
 from leger.tailnet.models import TailnetSettings
+from tests.releases.conftest import unit_environment
 from tests.releases.test_services_setup import add_key, add_tailnet, catalog
 
 __all__ = ["catalog"]  # a fixture used by name
@@ -65,11 +67,6 @@ UNIT_SUFFIXES = (".container", ".network", ".volume")
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def _decode_unit_value(text: str) -> str:
-    """A word of a unit after quadlet's unquoting, with systemd's %% and $$ undone."""
-    return re.sub(r"%%|\$\$", lambda m: m.group()[0], text)
-
-
 def unit_structure(text: str) -> list[tuple[str, str, tuple[str, ...]]]:
     """(section, key, variable names it sets) of every entry, as quadlet reads the file."""
     unit = quadlet.parse(text)
@@ -82,29 +79,6 @@ def unit_structure(text: str) -> list[tuple[str, str, tuple[str, ...]]]:
                 names = tuple(word.split("=", 1)[0] for word in quadlet.split_words(entry.value))
             out.append((section.name, entry.key, names))
     return out
-
-
-def unit_environment(text: str) -> dict[str, str]:
-    env = {}
-    for section in quadlet.parse(text).sections:
-        for entry in section.entries:
-            if entry.key == "Environment":
-                for word in quadlet.split_words(entry.value):
-                    name, _, value = word.partition("=")
-                    env[name] = _decode_unit_value(value)
-    return env
-
-
-def env_file(text: str) -> dict[str, str]:
-    """As Podman's --env-file reader: one KEY=value per line (split on \\n only), # lines are comments."""
-    env = {}
-    for line in text.split("\n"):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        name, sep, value = line.partition("=")
-        assert sep, f"an env-file line without '=': {line!r}"
-        env[name.strip()] = value
-    return env
 
 
 def yaml_paths(data: Any, prefix: tuple[Any, ...] = ()) -> set[tuple[Any, ...]]:
@@ -132,23 +106,22 @@ def structure(files: dict[str, str]) -> dict[str, Any]:
     """What a reading program sees of each file, minus the free-text values."""
     out: dict[str, Any] = {}
     for path, text in files.items():
-        if path == "openwebui.container":
-            # Its Environment= lines hold the values openwebui.env cannot: compared by openwebui_variables().
-            out[path] = [entry for entry in unit_structure(text) if entry[1] != "Environment"]
-        elif path.endswith(UNIT_SUFFIXES):
+        if path.endswith(UNIT_SUFFIXES):
+            # Open WebUI's settings included: one Environment= line per variable, in the same order.
             out[path] = unit_structure(text)
         elif path.endswith(YAML_SUFFIXES):
             out[path] = yaml_paths(yaml.safe_load(text))
         elif path == "Caddyfile":
             out[path] = caddy_directives(text)
-        elif path == "openwebui.env":
-            out[path] = None  # compared as variables together with the unit's Environment= (see below)
+        else:
+            out[path] = text  # a file no reader above knows must not change at all
     return out
 
 
 def openwebui_variables(files: dict[str, str]) -> dict[str, str]:
-    """Every variable Open WebUI's container gets: its env file, then its unit's Environment= lines."""
-    return {**env_file(files["openwebui.env"]), **unit_environment(files["openwebui.container"])}
+    """Every variable Open WebUI's container gets: all of them are its unit's Environment= lines."""
+    assert not any(path.endswith(".env") for path in files), "Open WebUI's settings belong in its unit"
+    return unit_environment(files["openwebui.container"])
 
 
 def render_or_refuse(snapshot: Snapshot) -> dict[str, str] | None:
