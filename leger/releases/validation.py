@@ -66,6 +66,7 @@ class Problem:
 
 QUADLET_SUFFIXES = (".container", ".network", ".volume")
 OPENWEBUI_UNIT = "openwebui.container"
+FILE_SECRET_PREFIX = "leger-file-"  # rendering.FILE_SECRET_PREFIX: validation reads files, not the renderer
 LITELLM_CONFIG = "litellm-config.yaml"
 LLAMA_SWAP_CONFIG = "llama-swap-config.yaml"
 SEARXNG_SETTINGS = "searxng-settings.yml"
@@ -77,7 +78,6 @@ MODEL_VARIABLES = ("DEFAULT_MODELS", "TASK_MODEL", "TASK_MODEL_EXTERNAL")
 def validate(files: Mapping[str, str], snapshot: Mapping[str, Any]) -> list[Problem]:
     """Every problem of a rendered release, sorted by file and line; an empty list means it may be published."""
     from leger.releases.manifest import build_manifest
-    from leger.releases.rendering import file_secret_name
 
     problems: list[Problem] = []
     units = {path: quadlet.parse(text) for path, text in files.items() if path.endswith(QUADLET_SUFFIXES)}
@@ -85,12 +85,6 @@ def validate(files: Mapping[str, str], snapshot: Mapping[str, Any]) -> list[Prob
         problems += _check_unit(path, unit, files)
     manifest = build_manifest(snapshot, files)  # type: ignore[arg-type]
     problems += _check_secrets(units, {secret["name"] for secret in manifest["secrets"]})
-    for secret in manifest["secrets"]:
-        path = secret.get("file")
-        if path and (path not in files or file_secret_name(path, files[path]) != secret["name"]):
-            problems.append(
-                Problem(path, None, f"the secret {secret['name']} does not hold this file's bytes; render it again")
-            )
     problems += _check_published_ports(units)
     problems += _check_openwebui(files, units)
 
@@ -213,7 +207,17 @@ def _check_secrets(units: Mapping[str, quadlet.UnitFile], declared: set[str]) ->
         for entry in unit.entries("Container", "Secret"):
             options = dict(part.split("=", 1) for part in entry.value.split(",")[1:] if "=" in part)
             name = _secret_name(entry.value)
-            if name not in declared:
+            if name not in declared and name.startswith(FILE_SECRET_PREFIX):
+                # The manifest names each config file's secret after the file's bytes as they are now.
+                problems.append(
+                    Problem(
+                        path,
+                        entry.line,
+                        f"Secret={name} names a config file that changed after it was rendered (its bytes no longer "
+                        "give this name); render the release again instead of editing files",
+                    )
+                )
+            elif name not in declared:
                 problems.append(
                     Problem(
                         path,

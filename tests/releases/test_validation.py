@@ -164,7 +164,7 @@ def test_a_config_file_changed_after_rendering_no_longer_matches_the_secret_its_
         problems_of(snapshot, broken),
         "litellm.container",
         line_of(text, "Secret=leger-file-litellm-config-yaml-"),
-        "not declared in the manifest",
+        "changed after it was rendered",
     )
 
 
