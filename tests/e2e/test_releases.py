@@ -66,7 +66,7 @@ _OVERFLOW = """
 def assert_commands_fit(page: Page) -> None:
     fit = page.evaluate(_OVERFLOW)
     assert fit["page"] <= 0, f"the page is {fit['page']}px wider than the screen"
-    assert len(fit["commands"]) == 3
+    assert len(fit["commands"]) == 4
     for command in fit["commands"]:
         assert command["over"] <= 0 and command["right"] <= 0, f"an install command overflows: {command}"
 
@@ -155,11 +155,12 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     # Each command has a copy button (releases.js, a static file); loopback is a secure context for the clipboard.
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=page.url.split("/releases")[0])
     install = page.get_by_role("region", name="Install it")
-    install.get_by_role("button", name="Copy the dry-run command").click()
+    install.get_by_role("button", name="Copy the install command").click()
     expect(page.locator("#copy-status")).to_have_text("Copied the command.")
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied == page.locator("#install-dry-run").text_content()
-    assert copied.startswith("leger deploy install home-box-v1 --source '") and copied.endswith("' --dry-run")
+    assert copied == page.locator("#install-run").text_content()
+    assert copied.startswith('leger deploy install v1 --source "http://leger:$(jq -r .token ')
+    assert copied.endswith('/v1.git"')
     # The secrets by name and where each value is kept, never a value.
     secrets_section = page.get_by_role("region", name=re.compile("Secrets the machine needs"))
     expect(secrets_section.get_by_role("row", name=re.compile("anthropic_api_key"))).to_contain_text(

@@ -11,6 +11,7 @@ below do not know makes the test fail and say so.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from leger.cli.tokens import Identity, token_issue
 from leger.marketplace.models import Selection
 from leger.providers.models import Credential
 from leger.releases import services as release_services
 from leger.releases.models import Release
+from leger.releases.services import owner_for
 from tests.releases import test_services_setup as setup
 from tests.releases.test_services_setup import add_key, add_tailnet, minimal_draft, select
 
@@ -39,7 +42,13 @@ PUBLIC = {
     "api-schema": "the OpenAPI schema: describes the API, holds no user data",
     "api-token": "POST trades a username and password for a token (DELETE still needs one, tested below)",
     "logout": "signing out when not signed in does no harm and only redirects",
+    "cli_auth": "the leger CLI's sign-in: a token only for a device Tailscale's API vouches for (tests/cli)",
+    "cli_auth_web": "the page `leger auth login` opens: signs in only with a valid CLI token",
 }
+# Token-only endpoints outside /api/v1/ (the CLI's API, the Git source): a session or nothing gets 401.
+TOKEN_ONLY_PREFIXES = ("cli_secrets_", "cli_versions", "git_")
+# Unsafe requests that need no CSRF token because they read no cookie and change nothing a session owns.
+CSRF_EXEMPT = {"cli_auth": "POST /auth/cli signs a machine in by its Tailscale identity; it sets no cookie"}
 
 # What an id in a URL points at, by the URL's name.
 OWNED = {
@@ -55,6 +64,11 @@ OWNED = {
     "secret-detail": "secret",
     "marketplace-selection-detail": "selection",
     "marketplace-selection-switch": "selection",
+    "cli_secrets_get": "secret",
+    "cli_secrets_delete": "secret",
+    "cli_versions": "owner",
+    "git_latest": "owner",
+    "git_version": "owner",
 }
 OWNED_PREFIXES = {"releases:": "release", "release-": "release"}
 # Ids of shared catalog rows: everybody may read them.
@@ -66,8 +80,15 @@ CATALOG_IDS = {
     "provider-detail": {"pk": "anthropic"},
     "marketplace-service-detail": {"pk": "searxng"},
 }
-OTHER_KWARGS = {"step": "models", "path": "manifest.json", "format": "json"}
-ID_KWARGS = {"pk", "name", "id", "service_id"}
+OTHER_KWARGS = {
+    "step": "models",
+    "path": "manifest.json",
+    "format": "json",
+    "token_id": 1,
+    "rest": "info/refs",
+    "version": 1,
+}
+ID_KWARGS = {"pk", "name", "id", "service_id", "owner_uuid"}
 API_METHODS = ["get", "post", "put", "patch", "delete"]
 
 
@@ -79,7 +100,11 @@ class Route:
 
     @property
     def is_api(self) -> bool:
-        return self.name.startswith(("api-",)) or hasattr(self.callback, "cls")
+        return self.name.startswith(("api-", *TOKEN_ONLY_PREFIXES)) or hasattr(self.callback, "cls")
+
+    @property
+    def is_cli(self) -> bool:
+        return self.name.startswith(TOKEN_ONLY_PREFIXES)
 
     @property
     def kind(self) -> str | None:
@@ -165,6 +190,7 @@ def _owned(user: User, extra_provider_id: str | None, capture) -> dict[str, Any]
         "release": second.pk,
         "first_release": first.pk,
         "draft": minimal_draft(user, "draft").pk,
+        "owner": str(owner_for(user=user).uuid),
     }
 
 
@@ -182,7 +208,23 @@ def world(alice: User, bob: User, catalog: None, store: Path, django_capture_on_
 
 def token_client(user: User) -> APIClient:
     client = APIClient(raise_request_exception=False)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def cli_client(user: User, route: Route) -> APIClient:
+    """What the CLI sends: its token as a Bearer, or, to the Git source, as the password of HTTP Basic."""
+    token, _ = token_issue(
+        owner=user,
+        owner_uuid=str(owner_for(user=user).uuid),
+        identity=Identity(login_name="a@b", user_id="1", device_ip="100.64.0.1", device_hostname="box", device_id="n"),
+    )
+    client = APIClient(raise_request_exception=False)
+    if route.name.startswith("git_"):
+        basic = base64.b64encode(f"leger:{token}".encode()).decode()
+        client.credentials(HTTP_AUTHORIZATION=f"Basic {basic}")
+    else:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
 
 
@@ -216,7 +258,13 @@ def test_the_walk_finds_every_section_and_the_api() -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("route", [r for r in all_routes() if r.name not in PUBLIC], ids=str)
 def test_an_anonymous_visitor_is_sent_to_sign_in_or_refused_by_the_api(route: Route, client: Client) -> None:
-    ids = {"credential": 1, "secret": "anthropic_api_key", "selection": 1, "release": 1}
+    ids = {
+        "credential": 1,
+        "secret": "anthropic_api_key",
+        "selection": 1,
+        "release": 1,
+        "owner": "6f1c2b4e-8a7d-4c3b-9e2f-0a1b2c3d4e5f",
+    }
     url = url_of(route, ids)
     if route.is_api:
         api = APIClient()
@@ -253,7 +301,7 @@ def test_every_route_with_an_id_has_a_known_kind() -> None:
     unknown = [route.name for route in owned_routes() if route.kind is None]
     assert not unknown, f"routes with an id of a kind test_access.py does not know: {unknown}"
     kinds = {route.kind for route in owned_routes()}
-    assert kinds == {"credential", "secret", "selection", "release"}
+    assert kinds == {"credential", "secret", "selection", "release", "owner"}
 
 
 def test_another_users_objects_answer_404_on_every_page_and_endpoint_and_stay_as_they_were(
@@ -268,6 +316,8 @@ def test_another_users_objects_answer_404_on_every_page_and_endpoint_and_stay_as
     for route in owned_routes():
         url, own_url = url_of(route, bobs), url_of(route, alices)
         client, methods = (api, API_METHODS) if route.is_api else (page, ["get", "post"])
+        if route.is_cli:
+            client = cli_client(alice, route)
         answered_404 = False
         for method in methods:
             response = getattr(client, method)(url)
@@ -354,6 +404,8 @@ def test_every_form_and_every_unsafe_session_api_call_needs_the_csrf_token(world
     }
     accepted: list[str] = []
     for route in all_routes():
+        if route.name in CSRF_EXEMPT:
+            continue
         url = url_of(route, world["alice"])
         methods = ["post", "put", "patch", "delete"] if route.is_api else ["post"]
         for method in methods:
