@@ -248,6 +248,9 @@ def sign_in(*, body: dict[str, Any] | None, client: AccessSource) -> SignedIn:
         )
         owner_uuid = str(owner_for(user=owner).uuid)
         token, row = token_issue(owner=owner, owner_uuid=owner_uuid, identity=identity)
+        if not linked.address and device.hostname.lower() == linked.hostname.lower():
+            # The machine named on /settings, just vouched for by Tailscale: its ports will listen on this address.
+            type(linked).objects.filter(pk=linked.pk, address__isnull=True).update(address=_claimed_address(claim))
     except SignInRefused as refused:
         _record(claim=claim, client=client, outcome=refused.outcome, reason=str(refused), owner=owner)
         logger.info("CLI sign-in refused (%s) for %s", refused.code, claim.login_name if claim else "?")

@@ -396,7 +396,8 @@ def _caddy(snapshot: Snapshot, by_id: Mapping[str, ServiceSpec]) -> tuple[list[C
     mode = snapshot["tailnet"]["exposure"]
     routes = _exposed_routes(snapshot)
     caddy = by_id["caddy"]
-    bind = caddy["bind_address"] or "0.0.0.0"  # noqa: S104 - Caddy is the stack's front door on the tailnet
+    # The snapshot says where Caddy listens (the machine's Tailscale address, or loopback); never every interface.
+    bind = caddy["bind_address"] or "127.0.0.1"
 
     def entry(route: Route, path: str) -> dict[str, Any]:
         service = by_id[route["service"]]

@@ -61,7 +61,8 @@ STEP_LABELS = {
 INPUT_FIELDS = STEPS
 NAME_MAX_LENGTH = 200
 # The stack's own Podman network. A release never shares it with anything else on the machine.
-NETWORK = {"name": "llm", "subnet": "10.89.0.0/24"}
+# No fixed subnet: Podman gives the network one no other network of the machine uses.
+NETWORK = {"name": "llm", "subnet": ""}
 
 # Progress of publishing, in percent: rendering and validating are quick, uploading is most of the work.
 PROGRESS_RENDERING = 5
@@ -674,7 +675,14 @@ def build_snapshot(
     release: Release, *, version: int, cut_at: dt.datetime, world: World | None = None
 ) -> tuple[Snapshot | None, list[str]]:
     """The snapshot a cut at ``cut_at`` as ``version`` would freeze, or None and every problem in the way."""
-    from leger.releases.snapshot import SNAPSHOT_FORMAT, SnapshotError, service_spec_from_row, validate_snapshot
+    from leger.releases.snapshot import (
+        LOOPBACK,
+        SNAPSHOT_FORMAT,
+        SnapshotError,
+        listen_on,
+        service_spec_from_row,
+        validate_snapshot,
+    )
 
     world = world or World(release.owner)
     problems: list[str] = []
@@ -714,6 +722,9 @@ def build_snapshot(
         "openwebui": effective_openwebui(checked.inputs["openwebui"], world, selections),
         "routes": effective_routes(checked.inputs["routes"], containers),
     }
+    # Published ports listen on the machine's Tailscale address only (reachable from the tailnet, not the LAN);
+    # on loopback until the user tells Leger that address on /settings.
+    listen_on(snapshot, tailnet.address or LOOPBACK)  # type: ignore[arg-type]
     try:
         return validate_snapshot(snapshot), []
     except SnapshotError as error:

@@ -207,6 +207,8 @@ _PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
 _LABEL = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 _DOMAIN = "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$"
 _IPV4 = "^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$"
+# Where published ports listen when the machine's Tailscale address is not known: this machine only.
+LOOPBACK = "127.0.0.1"
 # A value an environment variable can hold on one line of a unit or env file.
 _ONE_LINE = "^[^\\n\\r\\x00]*$"
 _RFC3339 = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"
@@ -328,7 +330,8 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
                 ["name", "subnet"],
                 {
                     "name": _NAME,
-                    "subnet": {"type": "string", "pattern": "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$"},
+                    # Empty: Podman picks a subnet no other network uses (a fixed one clashed with its defaults).
+                    "subnet": {"type": "string", "pattern": "^(([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2})?$"},
                 },
             ),
             "infrastructure": {"type": "array", "items": _SERVICE},
@@ -689,7 +692,7 @@ def default_route(service: ServiceSpec, *, exposed: bool | None = None) -> Route
         "service": service["id"],
         "exposed": bool(exposed),
         "port": service["published_port"],
-        "bind_address": service["bind_address"] or "0.0.0.0",  # noqa: S104 - reachable from the tailnet by design
+        "bind_address": service["bind_address"] or LOOPBACK,
         "path": service["path"] or f"/{service['id']}",
         "subdomain": service["subdomain"] or service["id"],
         "websocket": service["websocket"],
@@ -766,6 +769,7 @@ EXAMPLE_ADDON_SLOTS: dict[str, tuple[str, dict[str, str], dict[str, Scalar]]] = 
     "playwright": ("web-loader", {"WEB_LOADER_ENGINE": "playwright"}, {}),
 }
 EXAMPLE_OWNER = "6f1c2b4e-8a7d-4c3b-9e2f-0a1b2c3d4e5f"
+EXAMPLE_ADDRESS = "100.101.102.103"  # the example machine's Tailscale address
 
 
 def example_snapshot(
@@ -875,7 +879,7 @@ def example_snapshot(
             "exposure": exposure,
             "custom_domain": "home.example.org" if exposure == "subdomain" else "",
         },
-        "network": {"name": "llm", "subnet": "10.89.0.0/24"},
+        "network": {"name": "llm", "subnet": ""},
         "infrastructure": infrastructure,
         "models": models,
         "addons": addons,
@@ -887,7 +891,18 @@ def example_snapshot(
             snapshot["routes"].append(
                 default_route(service, exposed=full or fixtures[service["id"]].get("exposed_by_default", False))
             )
-    return validate_snapshot(snapshot)
+    return validate_snapshot(listen_on(snapshot, EXAMPLE_ADDRESS))
+
+
+def listen_on(snapshot: Snapshot, address: str) -> Snapshot:
+    """Make every port the machine publishes listen on ``address`` only: the machine's Tailscale address, so the
+    stack is reachable from the tailnet and nowhere else (not the LAN, not the internet), or loopback."""
+    for service in containers(snapshot):
+        if service["bind_address"]:
+            service["bind_address"] = address
+    for route in snapshot["routes"]:
+        route["bind_address"] = address
+    return snapshot
 
 
 def canonical_json(snapshot: Snapshot) -> str:

@@ -23,6 +23,7 @@ In tests and CI the same files also go through the real readers (Podman's quadle
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -248,6 +249,18 @@ def _published(value: str) -> tuple[str, int] | None:
     return None
 
 
+# Tailscale gives machines addresses in these ranges (CGNAT space and its ULA prefix).
+_TAILNET_RANGES = (ipaddress.ip_network("100.64.0.0/10"), ipaddress.ip_network("fd7a:115c:a1e0::/48"))
+
+
+def _tailnet_or_loopback(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return False
+    return ip.is_loopback or any(ip in network for network in _TAILNET_RANGES)
+
+
 def _check_published_ports(units: Mapping[str, quadlet.UnitFile]) -> list[Problem]:
     problems = []
     taken: dict[int, list[tuple[str, str, str]]] = defaultdict(list)  # port → [(address, service, file)]
@@ -264,6 +277,15 @@ def _check_published_ports(units: Mapping[str, quadlet.UnitFile]) -> list[Proble
             if published is None:
                 continue
             address, port = published
+            if not _tailnet_or_loopback(address):
+                problems.append(
+                    Problem(
+                        path,
+                        entry.line,
+                        f"PublishPort={entry.value} listens on {address}, reachable from the LAN or the internet; "
+                        "publish on the machine's Tailscale address (or 127.0.0.1) only",
+                    )
+                )
             for other_address, other, _ in taken[port]:
                 if address == other_address or "0.0.0.0" in (address, other_address):  # noqa: S104
                     problems.append(

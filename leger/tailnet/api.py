@@ -66,6 +66,7 @@ class TailnetSettingsView(APIView):
                 custom_domain=data.get("custom_domain", ""),
                 auth_key=data.get("auth_key", services.KEEP),
                 login_name=data.get("login_name", services.KEEP),
+                address=data.get("address", services.KEEP),
                 api_key=data.get("api_key", services.KEEP),
             )
         except DjangoValidationError as error:

@@ -45,6 +45,24 @@ class TailnetSettingsForm(forms.Form):
         help_text="The machine's name on the tailnet: letters, digits and dashes, e.g. box.",
         widget=forms.TextInput(attrs={"placeholder": "box", "autocomplete": "off", "spellcheck": "false"}),
     )
+    address = forms.CharField(
+        label="Machine's Tailscale address",
+        max_length=15,
+        required=False,
+        help_text=(
+            "What `tailscale ip -4` prints on the machine, e.g. 100.101.102.103. Every port the stack publishes "
+            "listens there only, so it is reachable from your tailnet and not from the LAN or the internet; left "
+            "empty, ports listen on 127.0.0.1 only. Filled in for you when the machine first runs leger auth login."
+        ),
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "100.101.102.103",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "inputmode": "decimal",
+            }
+        ),
+    )
     exposure = forms.ChoiceField(
         label="How services are reached", choices=Exposure.choices, initial=Exposure.PORT, widget=forms.RadioSelect
     )
@@ -102,6 +120,9 @@ class TailnetSettingsForm(forms.Form):
             if name != "exposure":  # each choice of the radio group has its own explanation
                 field.widget.attrs.setdefault("aria-describedby", f"id_{name}_helptext errors-{name}")
 
+    def clean_address(self) -> str:
+        return validation.clean_tailscale_address(self.cleaned_data.get("address", "")) or ""
+
     def clean_login_name(self) -> str:
         return validation.clean_login_name(self.cleaned_data.get("login_name", ""))
 
@@ -130,6 +151,7 @@ class TailnetSettingsForm(forms.Form):
             "exposure": data["exposure"],
             "custom_domain": data.get("custom_domain", ""),
             "login_name": data.get("login_name", ""),
+            "address": data.get("address", ""),
         }
         for name in self.SECRETS:
             if data.get(f"remove_{name}"):

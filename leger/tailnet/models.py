@@ -47,6 +47,12 @@ class TailnetSettings(models.Model):
     custom_domain = models.CharField(
         max_length=253, blank=True, help_text="For subdomain exposure: a domain you control, e.g. home.example.com."
     )
+    address = models.GenericIPAddressField(
+        protocol="IPv4",
+        null=True,
+        blank=True,
+        help_text="The machine's Tailscale address (tailscale ip -4): every published port listens there only.",
+    )
     auth_key = EncryptedTextField(blank=True, help_text="Tailscale auth key, encrypted; never shown back.")
     auth_key_masked = models.CharField(max_length=60, blank=True, editable=False)
     login_name = models.CharField(
@@ -112,6 +118,7 @@ class TailnetSettings(models.Model):
 
         run("tailnet", lambda value: validation.clean_tailnet(value, custom_domain_mode=custom_mode))
         run("hostname", validation.clean_dns_label)
+        run("address", validation.clean_tailscale_address)
         if custom_mode:
             if not (self.custom_domain or "").strip():
                 errors["custom_domain"] = [

@@ -47,6 +47,16 @@ class TailnetSettingsSerializer(serializers.ModelSerializer):
     )
     auth_key_set = serializers.BooleanField(source="has_auth_key", read_only=True)
     auth_key_masked = serializers.CharField(read_only=True, help_text="The stored key's masked form, e.g. tskey-…9f2c.")
+    address = serializers.IPAddressField(
+        protocol="IPv4",
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text=(
+            "The machine's Tailscale IPv4 address (`tailscale ip -4`, 100.64.0.0/10): every port the stack "
+            "publishes listens there only; 127.0.0.1 while it is empty. Kept when left out; null or '' clears it."
+        ),
+    )
     login_name = serializers.CharField(
         max_length=255,
         required=False,
@@ -81,6 +91,7 @@ class TailnetSettingsSerializer(serializers.ModelSerializer):
             "hostname",
             "exposure",
             "custom_domain",
+            "address",
             "auth_key",
             "auth_key_set",
             "auth_key_masked",

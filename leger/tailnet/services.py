@@ -67,12 +67,14 @@ def tailnet_settings_put(
     auth_key: str | None = KEEP,
     login_name: str = KEEP,
     api_key: str | None = KEEP,
+    address: str | None = KEEP,
 ) -> TailnetSettings:
     """Create the owner's tailnet settings, or replace them.
 
     ``auth_key`` and ``api_key``: a key replaces the stored one, ``None`` or ``""`` removes it, ``KEEP`` (not
     given) keeps it, since a client never sees a stored key and so cannot send it back. ``login_name`` (the
-    Tailscale login linked to this account) is kept when not given, ``""`` unlinks it.
+    Tailscale login linked to this account) and ``address`` (the machine's Tailscale IPv4, where published ports
+    listen) are kept when not given; ``""`` clears them.
     """
     secrets = {"auth_key": auth_key, "api_key": api_key}
     with transaction.atomic():
@@ -85,6 +87,8 @@ def tailnet_settings_put(
         settings.custom_domain = custom_domain or ""
         if login_name is not KEEP:
             settings.login_name = login_name or ""
+        if address is not KEEP:
+            settings.address = address or None
         errors: dict[str, list[str]] = {}
         for field, value in secrets.items():
             if value is not KEEP:
@@ -108,6 +112,8 @@ def tailnet_settings_put(
             settings.created_at = existing.created_at
             if login_name is KEEP:
                 settings.login_name = existing.login_name
+            if address is KEEP:
+                settings.address = existing.address
             for field, value in secrets.items():
                 if value is KEEP:
                     setattr(settings, field, getattr(existing, field))

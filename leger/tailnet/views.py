@@ -28,6 +28,7 @@ def _initial(current: TailnetSettings | None) -> dict[str, str]:
         "exposure": current.exposure,
         "custom_domain": current.custom_domain,
         "login_name": current.login_name,
+        "address": current.address or "",
     }
 
 
@@ -49,6 +50,7 @@ def _preview(form: TailnetSettingsForm, request: HttpRequest) -> list:
         exposure=data["exposure"],
         custom_domain=data["custom_domain"],
         login_name=data["login_name"],
+        address=data["address"] or None,
     )
     try:
         candidate.full_clean(exclude=["owner", "auth_key", "api_key"])
