@@ -101,7 +101,8 @@ def build_manifest(snapshot: Snapshot, files: Mapping[str, str]) -> dict[str, An
             {
                 "name": plan.network,
                 "driver": "bridge",
-                "subnet": snapshot["network"]["subnet"],
+                # A release without a subnet lets Podman choose one no other network of the machine uses.
+                **({"subnet": snapshot["network"]["subnet"]} if snapshot["network"]["subnet"] else {}),
                 "file": f"{plan.network}.network",
             }
         ],

@@ -205,3 +205,11 @@ def test_a_tailscale_login_can_be_linked_to_one_leger_account_only(alice: User, 
     link(alice, login_name="alice@github")
     with pytest.raises(ValidationError):
         link(bob, login_name="Alice@GitHub")
+
+
+def test_the_first_sign_in_of_the_machine_named_on_settings_fills_its_tailscale_address(
+    client: Client, alice: User, linked: Any
+) -> None:
+    assert TailnetSettings.objects.get(owner=alice).address is None
+    assert post(client, claim()).status_code == 200
+    assert TailnetSettings.objects.get(owner=alice).address == ADDRESS

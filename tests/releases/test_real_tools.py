@@ -166,3 +166,25 @@ def test_every_key_our_validator_allows_is_one_the_generator_knows(tmp_path: Pat
         (tmp_path / f"k-{key.lower()}{suffix}").write_text(f"[{section}]\n{image}{key}=x\n")
     _, errors = generate(tmp_path)
     assert [line for line in errors if "unsupported key" in line] == []
+
+
+def test_no_release_publishes_a_port_on_every_interface_or_the_lan() -> None:
+    """Every published port of every release the suite renders (each kind, each exposure mode) listens on the
+    machine's Tailscale address or on loopback, never 0.0.0.0, :: or a LAN address."""
+    import ipaddress
+
+    tailnet = ipaddress.ip_network("100.64.0.0/10")
+    seen = 0
+    for kind, exposure in RELEASES:
+        snapshot = example_snapshot(kind, exposure)
+        for path, text in render(snapshot).items():
+            if not path.endswith(".container"):
+                continue
+            for value in quadlet.parse(text).values("Container", "PublishPort"):
+                host, _, _ = value.rpartition(":")
+                address = host.rpartition(":")[0] if host.count(":") == 1 else ""
+                assert address, f"{kind}/{exposure} {path}: PublishPort={value} names no address, so every one"
+                ip = ipaddress.ip_address(address)
+                assert ip.is_loopback or ip in tailnet, f"{kind}/{exposure} {path}: PublishPort={value}"
+                seen += 1
+    assert seen >= 12, "no release published a port: the check above proved nothing"

@@ -253,9 +253,10 @@ def test_caddy_routes_each_exposed_service_for_the_exposure_mode(exposure: str, 
     assert (
         publish
         == {
-            "port": ["0.0.0.0:3000:3000", "0.0.0.0:9090:9090"],
-            "path": ["0.0.0.0:443:443"],
-            "subdomain": ["0.0.0.0:80:80", "0.0.0.0:443:443"],
+            # On the machine's Tailscale address only: reachable from the tailnet, not from the LAN.
+            "port": ["100.101.102.103:3000:3000", "100.101.102.103:9090:9090"],
+            "path": ["100.101.102.103:443:443"],
+            "subdomain": ["100.101.102.103:80:80", "100.101.102.103:443:443"],
         }[exposure]
     )
     # No other container publishes anything: Caddy is the only way in.

@@ -80,9 +80,27 @@ def test_a_rendered_release_has_no_problem(kind: str, exposure: str) -> None:
         ),
         (
             "HostName=tika\n",
-            "HostName=tika\nPublishPort=0.0.0.0:3000:9998\n",
-            "PublishPort=0.0.0.0:3000",
+            "HostName=tika\nPublishPort=100.101.102.103:3000:9998\n",
+            "PublishPort=100.101.102.103:3000",
             "port 3000 is published by both caddy and tika",
+        ),
+        (
+            "HostName=tika\n",
+            "HostName=tika\nPublishPort=0.0.0.0:9998:9998\n",
+            "PublishPort=0.0.0.0:9998",
+            "listens on 0.0.0.0, reachable from the LAN or the internet",
+        ),
+        (
+            "HostName=tika\n",
+            "HostName=tika\nPublishPort=9998:9998\n",
+            "PublishPort=9998:9998",
+            "listens on 0.0.0.0, reachable from the LAN or the internet",
+        ),
+        (
+            "HostName=tika\n",
+            "HostName=tika\nPublishPort=192.168.1.20:9998:9998\n",
+            "PublishPort=192.168.1.20",
+            "listens on 192.168.1.20",
         ),
     ],
 )
