@@ -108,7 +108,7 @@ def test_a_cut_that_cannot_reach_the_bucket_fails_with_the_reason_and_retry_publ
     expect(page.get_by_role("heading", name="Publishing version 1")).to_have_count(0)
     expect(page.get_by_role("button", name="Retry publishing")).to_have_count(0)
     expect(page.get_by_role("heading", name="Install it")).to_be_visible()
-    expect(page.locator("#install-run")).to_contain_text("leger deploy install home-box-v1 --source")
+    expect(page.locator("#install-run")).to_contain_text("leger deploy install v1 --source")
     release = Release.objects.get(pk=ready_draft.pk)
     assert release.status == Release.Status.PUBLISHED and release.error == ""
     keys = bucket.list_objects_v2(Bucket=BUCKET, Prefix=release.snapshot["release"]["owner_uuid"])["Contents"]
