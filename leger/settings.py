@@ -290,6 +290,19 @@ LEGER_FERNET_KEYS = envlist("LEGER_FERNET_KEYS", [DEV_FERNET_KEY])
 
 # The catalog fixtures `load_catalog` reads.
 LEGER_FIXTURES_DIR = Path(envstr("LEGER_FIXTURES_DIR", str(BASE_DIR / "fixtures")))
+# LiteLLM's model registry: from this URL, else the installed litellm package; beat syncs it every N hours (0: off).
+LEGER_MODEL_REGISTRY_URL = envstr("LEGER_MODEL_REGISTRY_URL", "")
+LEGER_MODEL_REGISTRY_SYNC_HOURS = envint("LEGER_MODEL_REGISTRY_SYNC_HOURS", 0)
+CELERY_BEAT_SCHEDULE = (
+    {
+        "sync-model-registry": {
+            "task": "leger.catalog.sync_model_registry",
+            "schedule": LEGER_MODEL_REGISTRY_SYNC_HOURS * 3600,
+        }
+    }
+    if LEGER_MODEL_REGISTRY_SYNC_HOURS > 0
+    else {}
+)
 
 LOGGING = {
     "version": 1,

@@ -69,6 +69,15 @@ class Provider(models.Model):
     website = models.URLField(blank=True)
     key_url = models.URLField(blank=True, help_text="Where a user creates a key.")
     description = models.TextField(blank=True)
+    litellm_provider = models.CharField(
+        max_length=60,
+        blank=True,
+        validators=[RegexValidator(r"^[a-z0-9_]+$", "Use LiteLLM's provider name, e.g. bedrock or vertex_ai.")],
+        help_text=(
+            "LiteLLM's name for this provider, the prefix of its model strings (e.g. bedrock). The registry sync "
+            "adds the chat and embedding models LiteLLM lists under it; empty: it adds none."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -82,6 +91,13 @@ class Provider(models.Model):
     @property
     def needs_key(self) -> bool:
         return self.kind != self.Kind.LOCAL
+
+
+class Source(models.TextChoices):
+    """Where a catalog row comes from: Leger's curated fixtures, or LiteLLM's model registry (the sync)."""
+
+    FIXTURES = "fixtures", "Leger's fixtures"
+    REGISTRY = "registry", "LiteLLM's registry"
 
 
 class LLM(models.Model):
@@ -126,6 +142,37 @@ class LLM(models.Model):
     flash_attn = models.BooleanField(default=False)
     aliases = models.JSONField(default=list, blank=True)
 
+    # Kept current by the registry sync (registry_sync.py); load_catalog leaves the facts of a synced model alone.
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.FIXTURES)
+    registry_key = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The LiteLLM registry entry this model's context, prices and capabilities come from.",
+    )
+    deprecation_date = models.DateField(null=True, blank=True, help_text="When its provider stops serving it.")
+    retired_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set by the registry sync when LiteLLM no longer lists any of its offerings, or lists them "
+        "as deprecated past their date. A retired model is refused in new releases.",
+    )
+    successor = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The model to use instead once this one is retired (Leger's choice; wins over the registry's).",
+    )
+    registry_successor = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The successor LiteLLM's registry names, when it is in the catalog.",
+    )
+
     # The fields above that llama-swap reads: the admin groups them, the API nests them, the model list skips them.
     LOCAL_RUNTIME_FIELDS = (
         "family",
@@ -160,6 +207,15 @@ class LLM(models.Model):
     def is_local(self) -> bool:
         return self.kind == self.Kind.LOCAL
 
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+    @property
+    def replacement(self) -> LLM | None:
+        """The model to use instead of this one: Leger's chosen successor, else the registry's."""
+        return self.successor or self.registry_successor
+
 
 class Offering(models.Model):
     """A provider serving an LLM, under the model string LiteLLM routes by."""
@@ -172,6 +228,27 @@ class Offering(models.Model):
         help_text="LiteLLM's model string, e.g. anthropic/claude-3-haiku. Empty for local models.",
     )
     is_default = models.BooleanField(default=False)
+    enabled = models.BooleanField(
+        default=True, help_text="Off keeps the offering listed but out of new releases (Leger's choice)."
+    )
+
+    # What LiteLLM's registry says about this model string at this provider (registry_sync.py keeps it current).
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.FIXTURES)
+    registry_key = models.CharField(max_length=300, blank=True, help_text="The registry entry it matched.")
+    context_window = models.PositiveIntegerField(null=True, blank=True, help_text="Tokens.")
+    max_output = models.PositiveIntegerField(null=True, blank=True, help_text="Tokens.")
+    input_price = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, help_text="USD per million input tokens."
+    )
+    output_price = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, help_text="USD per million output tokens."
+    )
+    deprecation_date = models.DateField(null=True, blank=True)
+    retired_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when LiteLLM's registry no longer lists this model string, or its deprecation date passed.",
+    )
 
     class Meta:
         ordering = ["-is_default", "provider__name"]
@@ -184,3 +261,36 @@ class Offering(models.Model):
 
     def __str__(self) -> str:
         return f"{self.llm_id} via {self.provider_id}"
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+    @property
+    def is_offered(self) -> bool:
+        """Whether a new release may use it: enabled by Leger and not retired by the registry."""
+        return self.enabled and self.retired_at is None
+
+
+class RegistrySync(models.Model):
+    """One run of the registry sync that wrote the catalog: when, from which registry, and what it changed."""
+
+    finished_at = models.DateTimeField()
+    location = models.CharField(max_length=500, help_text="The registry file or URL read.")
+    litellm_version = models.CharField(max_length=40, blank=True, help_text="Empty when read from a URL or file.")
+    sha256 = models.CharField(max_length=64)
+    entries = models.PositiveIntegerField(help_text="Model entries in the registry.")
+    counts = models.JSONField(default=dict, help_text="What it added, changed, retired and restored.")
+    report = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-finished_at", "-id"]
+        get_latest_by = ["finished_at", "id"]
+        verbose_name = "registry sync"
+
+    def __str__(self) -> str:
+        return f"{self.source_label} at {self.finished_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def source_label(self) -> str:
+        return f"LiteLLM {self.litellm_version}" if self.litellm_version else self.location

@@ -11,14 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from leger.catalog.filters import LLMFilterSet
-from leger.catalog.models import LLM, Offering, Provider
+from leger.catalog.models import LLM, Offering, Provider, RegistrySync
 
 
 def _llms() -> QuerySet[LLM]:
-    return LLM.objects.select_related("maker").prefetch_related(
+    return LLM.objects.select_related("maker", "successor", "registry_successor").prefetch_related(
         "capabilities",
         Prefetch("offerings", queryset=Offering.objects.select_related("provider")),
     )
@@ -45,3 +45,27 @@ def llm_get(*, id: str) -> LLM:
 
 def provider_list() -> QuerySet[Provider]:
     return Provider.objects.order_by("name", "id")
+
+
+def retired_offerings() -> QuerySet[Offering]:
+    """Offerings LiteLLM's registry no longer lists, or lists as deprecated past their date (the sync retires them)."""
+    return Offering.objects.filter(retired_at__isnull=False)
+
+
+def unoffered_offerings() -> QuerySet[Offering]:
+    """Offerings a new release may not use: retired by the registry, or disabled by Leger."""
+    return Offering.objects.filter(Q(retired_at__isnull=False) | Q(enabled=False))
+
+
+def llm_refusal(*, llm: LLM) -> str | None:
+    """Why a new release may not use ``llm``, naming the model to use instead; None when it may."""
+    if not llm.is_retired:
+        return None
+    replacement = llm.replacement
+    instead = f"; choose {replacement.name} ({replacement.pk}) instead" if replacement else "; choose another model"
+    return f"{llm.name} is retired: LiteLLM's model registry no longer lists it{instead}."
+
+
+def registry_sync_latest() -> RegistrySync | None:
+    """The last sync with LiteLLM's model registry that wrote the catalog, or None before the first."""
+    return RegistrySync.objects.order_by("-finished_at", "-id").first()

@@ -33,7 +33,7 @@ class OfferingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Offering
-        fields = ["id", "name", "kind", "litellm_model", "is_default", "configured"]
+        fields = ["id", "name", "kind", "litellm_model", "is_default", "enabled", "retired_at", "configured"]
 
     def get_configured(self, offering: Offering) -> bool:
         return _configured(self, offering.provider_id)
@@ -75,6 +75,10 @@ class LLMSerializer(serializers.ModelSerializer):
     providers = OfferingSerializer(source="offerings", many=True, read_only=True)
     use_cases = serializers.ListField(child=serializers.CharField())
     local = serializers.SerializerMethodField(help_text="What llama-swap needs to run a local model; null for cloud.")
+    retired_at = serializers.DateTimeField(
+        read_only=True, help_text="When LiteLLM's model registry stopped listing it; null while it is current."
+    )
+    successor = serializers.SerializerMethodField(help_text="The id of the model to use instead, when one is known.")
 
     class Meta:
         model = LLM
@@ -93,6 +97,9 @@ class LLMSerializer(serializers.ModelSerializer):
             "providers",
             "use_cases",
             "enabled",
+            "deprecation_date",
+            "retired_at",
+            "successor",
             "local",
         ]
 
@@ -114,6 +121,10 @@ class LLMSerializer(serializers.ModelSerializer):
     @extend_schema_field(PricingSerializer)
     def get_pricing(self, llm: LLM) -> dict[str, Any]:
         return self._pricing.to_representation(llm)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_successor(self, llm: LLM) -> str | None:
+        return llm.successor_id or llm.registry_successor_id
 
     @extend_schema_field(LocalRuntimeSerializer(allow_null=True))
     def get_local(self, llm: LLM) -> dict[str, Any] | None:

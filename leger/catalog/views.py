@@ -7,7 +7,7 @@ from django.utils.cache import patch_vary_headers
 
 from leger.catalog.filters import LLMFilterSet
 from leger.catalog.models import LLM
-from leger.catalog.selectors import llm_get, llm_list
+from leger.catalog.selectors import llm_get, llm_list, registry_sync_latest
 from leger.lib.htmx import template_for
 from leger.providers.selectors import configured_provider_ids
 
@@ -29,7 +29,10 @@ def model_list(request: HttpRequest) -> HttpResponse:
         "hints": _hints(filterset) if filterset.is_valid() and not page.paginator.count else [],
         "configured_provider_ids": configured_provider_ids(user=request.user),
     }
-    response = render(request, template_for(request, "catalog/model_list.html", "results"), context)
+    template = template_for(request, "catalog/model_list.html", "results")
+    if "#" not in template:  # the line above the results, which a fragment leaves out
+        context["registry_sync"] = registry_sync_latest()
+    response = render(request, template, context)
     # The same URL answers a fragment to htmx and a whole page otherwise; caches must keep them apart.
     patch_vary_headers(response, ["HX-Request"])
     return response

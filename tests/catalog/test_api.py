@@ -132,6 +132,8 @@ def test_a_local_model_carries_what_llama_swap_needs(api_client: APIClient, cata
             "kind": "local",
             "litellm_model": "",
             "is_default": True,
+            "enabled": True,
+            "retired_at": None,
             "configured": False,
         }
     ]

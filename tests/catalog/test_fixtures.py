@@ -82,6 +82,41 @@ LITELLM_CORRECTED: dict[str, set[str]] = {
                   "claude-opus-4-1", "claude-sonnet-4", "claude-sonnet-4-5", "llama-4-maverick", "llama-4-scout"},
 }  # fmt: skip
 
+# What LiteLLM's registry (the pinned litellm package, see test_registry_sync.py) no longer lists, fixed so that no
+# release routes to a model its provider stopped serving (issue 13). Offerings it no longer lists are disabled
+# (kept, out of new releases); where one was the default, the default moved to a listed offering.
+OFFERING_DISABLED: dict[str, set[str]] = {
+    "claude-3-haiku": {"anthropic", "aws-bedrock"}, "claude-3-opus": {"anthropic", "vertex-ai"},
+    "claude-3.5-haiku": {"anthropic"}, "claude-3.5-sonnet": {"vertex-ai"},
+    "claude-3.7-sonnet": {"anthropic", "vertex-ai"}, "claude-opus-4": {"anthropic", "vertex-ai"},
+    "claude-opus-4-1": {"anthropic", "vertex-ai"}, "claude-sonnet-4": {"anthropic", "vertex-ai"},
+    "deepseek-r1": {"parasail"}, "gemini-embedding-001": {"openrouter"}, "llama-3.1-8b": {"groq"},
+    "llama-3.3-70b": {"groq"}, "llama-4-scout": {"cerebras", "groq"}, "kimi-k2": {"groq", "moonshot", "parasail"},
+    "kimi-k2-0905": {"groq", "moonshot"}, "gpt-oss-120b-cloud": {"parasail"},
+    "text-embedding-3-large": {"openrouter"}, "text-embedding-3-small": {"openrouter"},
+    "text-embedding-ada-002": {"openrouter"}, "qwen-3-235b": {"baseten"}, "qwen-3-32b": {"groq"},
+    "qwen3-coder": {"baseten", "cerebras"}, "codestral-embed-2505": {"openrouter"},
+    "mistral-embed-2312": {"openrouter"}, "qwen3-embedding-0.6b": {"openrouter"}, "qwen3-embedding-8b": {"openrouter"},
+}  # fmt: skip
+# Embedding models whose only route (OpenRouter) is unlisted gained the provider the registry lists them under.
+OFFERING_ADDED = {
+    "codestral-embed-2505": "mistral", "mistral-embed-2312": "mistral", "qwen3-embedding-0.6b": "novita",
+    "qwen3-embedding-8b": "novita",
+}  # fmt: skip
+DEFAULT_MOVED = {
+    **OFFERING_ADDED,
+    "claude-3-haiku": "vertex-ai", "claude-3-opus": "aws-bedrock", "claude-3.5-haiku": "aws-bedrock",
+    "claude-3.7-sonnet": "aws-bedrock", "claude-opus-4": "aws-bedrock", "claude-opus-4-1": "aws-bedrock",
+    "claude-sonnet-4": "aws-bedrock", "kimi-k2": "deepinfra", "kimi-k2-0905": "fireworks",
+    "qwen-3-235b": "novita", "qwen3-coder": "deepinfra",
+}  # fmt: skip
+# Models none of whose offerings the registry lists: kept, with their offerings, but disabled.
+DISABLED_UNLISTED = {
+    "gemini-2.5-flash-image-preview", "gpt-3.5-turbo-instruct", "grok-2", "grok-2-vision", "grok-3", "grok-3-fast",
+    "grok-3-mini", "grok-3-mini-fast", "grok-4", "grok-4-fast-non-reasoning", "grok-4-fast-reasoning",
+    "kimi-k2-turbo", "magistral-medium-2506", "magistral-small-2506", "pixtral-12b", "qwen3-embedding-4b",
+}  # fmt: skip
+
 # Gemini 2.5 Pro takes 1,048,576 tokens (2M never shipped); Mistral Large 2 and later take 128K (32K was Large 1).
 CONTEXT_CORRECTED = {"gemini-2.5-pro": 1_048_576, "mistral-large": 131_072}
 
@@ -123,13 +158,13 @@ def catalog(db: None) -> None:
 
 
 def test_the_real_fixtures_load_with_the_expected_counts(catalog: None) -> None:
-    assert Capability.objects.count() == 9
+    assert Capability.objects.count() == 10
     assert Maker.objects.count() == 16
     assert Provider.objects.filter(kind="api").count() == 23
     assert list(Provider.objects.filter(kind="local").values_list("id", flat=True)) == ["llama-cpp"]
     assert LLM.objects.filter(kind="cloud").count() == 130
     assert LLM.objects.filter(kind="local").count() == 26
-    assert Offering.objects.count() == 242
+    assert Offering.objects.count() == 246
     assert Offering.objects.filter(is_default=True).count() == 156
 
 
@@ -184,11 +219,18 @@ def test_every_reference_cloud_model_is_present_with_its_facts(catalog: None) ->
         wanted_capabilities = {CAPABILITY_RENAMED.get(c, c) for c in ref["capabilities"]} - {"image"}
         assert wanted_capabilities <= {c.pk for c in llm.capabilities.all()}, ref["id"]
 
+        assert llm.enabled == (ref["id"] not in DISABLED_UNLISTED and ref.get("enabled", True)), ref["id"]
         offerings = {offering.provider_id: offering for offering in llm.offerings.all()}
-        assert set(offerings) == {p["id"] for p in ref["providers"]}, ref["id"]
+        added = {OFFERING_ADDED[ref["id"]]} if ref["id"] in OFFERING_ADDED else set()
+        assert set(offerings) == {p["id"] for p in ref["providers"]} | added, ref["id"]
+        disabled = {p for p, offering in offerings.items() if not offering.enabled}
+        assert disabled == OFFERING_DISABLED.get(ref["id"], set()), ref["id"]
         for ref_offering in ref["providers"]:
             offering = offerings[ref_offering["id"]]
-            assert offering.is_default == ref_offering["is_default"], ref["id"]
+            if ref["id"] in DEFAULT_MOVED:
+                assert offering.is_default == (offering.provider_id == DEFAULT_MOVED[ref["id"]]), ref["id"]
+            else:
+                assert offering.is_default == ref_offering["is_default"], ref["id"]
             if ref["id"] in LITELLM_CORRECTED.get(ref_offering["id"], set()):
                 assert offering.litellm_model != ref_offering["litellm_model_name"], (ref["id"], ref_offering["id"])
             else:

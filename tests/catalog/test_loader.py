@@ -134,11 +134,11 @@ def test_a_moved_default_offering_changes_place_without_breaking_the_one_default
         for offering in item["offerings"]:
             offering["is_default"] = offering["provider"] == "vertex-ai"
 
-    edit_item(loaded, "catalog/models/anthropic.json", "claude-3-haiku", change)
+    edit_item(loaded, "catalog/models/anthropic.json", "claude-haiku-4.5", change)
 
     load_fixtures(loaded)
 
-    assert Offering.objects.get(llm="claude-3-haiku", is_default=True).provider_id == "vertex-ai"
+    assert Offering.objects.get(llm="claude-haiku-4.5", is_default=True).provider_id == "vertex-ai"
 
 
 def test_a_dropped_default_offering_gives_way_to_the_new_default(loaded: Path) -> None:
@@ -146,11 +146,11 @@ def test_a_dropped_default_offering_gives_way_to_the_new_default(loaded: Path) -
         item["offerings"] = [o for o in item["offerings"] if o["provider"] != "anthropic"]
         item["offerings"][0]["is_default"] = True
 
-    edit_item(loaded, "catalog/models/anthropic.json", "claude-3-haiku", change)
+    edit_item(loaded, "catalog/models/anthropic.json", "claude-haiku-4.5", change)
 
     report = load_fixtures(loaded)
 
-    offerings = Offering.objects.filter(llm="claude-3-haiku")
+    offerings = Offering.objects.filter(llm="claude-haiku-4.5")
     assert sorted(offerings.values_list("provider_id", "is_default")) == [("aws-bedrock", True), ("vertex-ai", False)]
     assert report.counts["catalog.models"]["catalog.Offering"].removed == 1
 
@@ -273,7 +273,7 @@ def two_default_offerings(directory: Path) -> None:
         for offering in item["offerings"]:
             offering["is_default"] = True
 
-    edit_item(directory, "catalog/models/anthropic.json", "claude-3-haiku", change)
+    edit_item(directory, "catalog/models/anthropic.json", "claude-haiku-4.5", change)
 
 
 def local_model_without_runtime(directory: Path) -> None:
@@ -284,7 +284,7 @@ def cloud_offering_without_litellm_model(directory: Path) -> None:
     edit_item(
         directory,
         "catalog/models/anthropic.json",
-        "claude-3-haiku",
+        "claude-haiku-4.5",
         lambda item: item["offerings"][1].pop("litellm_model"),
     )
 
@@ -328,7 +328,7 @@ BAD_FIXTURES = [
     ),
     pytest.param(
         two_default_offerings,
-        "catalog/models/anthropic.json: entry 'claude-3-haiku', field 'offerings': exactly one offering must have "
+        "catalog/models/anthropic.json: entry 'claude-haiku-4.5', field 'offerings': exactly one offering must have "
         "is_default true; found 3",
         id="two-default-offerings",
     ),
@@ -339,7 +339,7 @@ BAD_FIXTURES = [
     ),
     pytest.param(
         cloud_offering_without_litellm_model,
-        "catalog/models/anthropic.json: entry 'claude-3-haiku', field 'offerings[1].litellm_model': is required",
+        "catalog/models/anthropic.json: entry 'claude-haiku-4.5', field 'offerings[1].litellm_model': is required",
         id="cloud-offering-without-litellm-model",
     ),
     pytest.param(
