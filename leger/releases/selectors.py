@@ -278,7 +278,7 @@ def release_choices(*, owner: AbstractBaseUser, release: Release | None = None) 
         keys_by_provider.setdefault(credential.provider_id, []).append(credential)
 
     offerings = Prefetch("offerings", queryset=Offering.objects.select_related("provider"))
-    llms = LLM.objects.filter(enabled=True).prefetch_related(offerings).order_by("name", "id")
+    llms = LLM.objects.filter(enabled=True, retired_at__isnull=True).prefetch_related(offerings).order_by("name", "id")
     cloud: list[ModelChoice] = []
     local: list[ModelChoice] = []
     for llm in llms:

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from leger.catalog.selectors import llm_refusal
 from leger.lib.storage import ArtifactStore, StoreError, get_store, sha256_hex
 from leger.lib.typed_values import FALSE_WORDS, TRUE_WORDS, check_value
 from leger.releases.models import (
@@ -223,6 +224,10 @@ def clean_models(value: Any, world: World) -> tuple[list[dict[str, Any]], list[s
             continue
         if not llm.enabled:
             problems.append(f"{llm.name} is no longer offered; choose another model.")
+            continue
+        if (refusal := llm_refusal(llm=llm)) is not None:
+            # Retired by LiteLLM's registry: its provider would refuse the call. The message names a successor.
+            problems.append(refusal)
             continue
         answer = _resolve_model(llm, item, world, problems)
         if answer is None:

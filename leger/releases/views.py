@@ -266,7 +266,11 @@ def _models_step(
         matching = set(llm_list(filters=filters).values_list("pk", flat=True))
     if kind != LLM.Kind.LOCAL:
         # Cloud models the person cannot choose yet, so they can see why and where to add a key.
-        unkeyed = llm_list(filters={**filters, "kind": LLM.Kind.CLOUD}).filter(enabled=True).exclude(pk__in=offered)
+        unkeyed = (
+            llm_list(filters={**filters, "kind": LLM.Kind.CLOUD})
+            .filter(enabled=True, retired_at__isnull=True)
+            .exclude(pk__in=offered)
+        )
         if filters:
             needs_key = list(unkeyed[: NEEDS_KEY_ROWS + 1])
             if len(needs_key) > NEEDS_KEY_ROWS:
