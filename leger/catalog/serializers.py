@@ -76,7 +76,9 @@ class LLMSerializer(serializers.ModelSerializer):
     use_cases = serializers.ListField(child=serializers.CharField())
     local = serializers.SerializerMethodField(help_text="What llama-swap needs to run a local model; null for cloud.")
     retired_at = serializers.DateTimeField(
-        read_only=True, help_text="When LiteLLM's model registry stopped listing it; null while it is current."
+        read_only=True,
+        allow_null=True,
+        help_text="When LiteLLM's model registry stopped listing it; null while it is current.",
     )
     successor = serializers.SerializerMethodField(help_text="The id of the model to use instead, when one is known.")
 

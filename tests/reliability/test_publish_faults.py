@@ -74,9 +74,10 @@ def worker(
         queue=queue,
         s3_url=proxy.url,
         bucket=bucket.name,
-        # Five tries back to back (in production they are 5 s to a minute apart): each one still waits for boto3's
-        # own three attempts, so a bucket that stays away fails the release in several seconds, not a minute.
-        LEGER_PUBLISH_RETRY_BASE_SECONDS="0",
+        # Five tries 1, 2, 4 and 8 s apart (in production 5 s to a minute): a bucket that stays away fails the
+        # release in well under a minute, and the waits are long enough for a test polling the row to see the
+        # "Trying again shortly" between two tries (back-to-back tries left it there for milliseconds).
+        LEGER_PUBLISH_RETRY_BASE_SECONDS="1",
     )
     worker = Worker(env=env, queue=queue, log=tmp_path_factory.mktemp("s3faults") / "worker.log").start()
     yield worker
