@@ -373,7 +373,7 @@ class RevealedSecret:
     value: str
 
 
-def _audit_read(
+def _audit_secret(
     *,
     owner_id: int,
     name: str,
@@ -382,6 +382,7 @@ def _audit_read(
     provider_name: str,
     actor: AbstractBaseUser,
     source: AccessSource,
+    action: str = AuditEntry.Action.READ,
 ) -> None:
     AuditEntry.objects.create(
         owner_id=owner_id,
@@ -389,7 +390,7 @@ def _audit_read(
         kind=kind,
         label=label,
         provider_name=provider_name[:200],
-        action=AuditEntry.Action.READ,
+        action=action,
         actor=actor,
         actor_name=actor.get_username(),
         channel=source.channel,
@@ -418,7 +419,7 @@ def secret_reveal(
         )
     selection = selection_secret_get(owner=owner, name=name)
     if selection is not None:
-        _audit_read(
+        _audit_secret(
             owner_id=owner.pk,
             name=name,
             kind=SecretKind.SELECTION,
@@ -432,7 +433,7 @@ def secret_reveal(
     named = NamedSecret.objects.filter(owner=owner, name=name).first()
     if named is not None:
         value = crypto.decrypt(named.value)
-        _audit_read(
+        _audit_secret(
             owner_id=owner.pk, name=name, kind=SecretKind.NAMED, label="", provider_name="", actor=actor, source=source
         )
         logger.info("named secret %s read by user %s via %s", name, actor.pk, source.channel)
@@ -440,7 +441,7 @@ def secret_reveal(
     internal = InternalSecret.objects.filter(owner=owner, name=name).first()
     if internal is not None:
         value = crypto.decrypt(internal.value)
-        _audit_read(
+        _audit_secret(
             owner_id=owner.pk,
             name=name,
             kind=SecretKind.INTERNAL,
@@ -542,16 +543,15 @@ def secret_set(*, owner: AbstractBaseUser, name: str, value: str, source: Access
         named.masked = crypto.mask(value)
         named.updated_at = now
         named.save()
-        AuditEntry.objects.create(
+        _audit_secret(
             owner_id=owner.pk,
-            secret_name=name,
+            name=name,
             kind=SecretKind.NAMED,
-            action=AuditEntry.Action.CREATED if created else AuditEntry.Action.REPLACED,
+            label="",
+            provider_name="",
             actor=owner,
-            actor_name=owner.get_username(),
-            channel=source.channel,
-            ip=source.ip,
-            user_agent=source.user_agent,
+            source=source,
+            action=AuditEntry.Action.CREATED if created else AuditEntry.Action.REPLACED,
         )
     logger.info("named secret %s %s for user %s", name, "created" if created else "replaced", owner.pk)
     return SetSecret(name, SecretKind.NAMED, named.version, now, created=created)
@@ -576,16 +576,15 @@ def secret_delete(*, owner: AbstractBaseUser, name: str, source: AccessSource) -
             _refuse_generated(owner, name)
             raise SecretNotFound(f"You have no secret called {name!r}.")
         named.delete()
-        AuditEntry.objects.create(
+        _audit_secret(
             owner_id=owner.pk,
-            secret_name=name,
+            name=name,
             kind=SecretKind.NAMED,
-            action=AuditEntry.Action.DELETED,
+            label="",
+            provider_name="",
             actor=owner,
-            actor_name=owner.get_username(),
-            channel=source.channel,
-            ip=source.ip,
-            user_agent=source.user_agent,
+            source=source,
+            action=AuditEntry.Action.DELETED,
         )
     logger.info("named secret %s deleted for user %s", name, owner.pk)
     return SecretKind.NAMED

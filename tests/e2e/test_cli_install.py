@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import shlex
-import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,7 +26,7 @@ from leger.releases import services
 from leger.releases.models import Release
 from leger.tailnet.services import tailnet_settings_put
 from tests.cli.harness import Harness, build
-from tests.releases.test_real_tools import quadlet_binary
+from tests.releases.test_real_tools import generate
 from tests.releases.test_services_setup import add_key, full_draft, select, wait_until_done
 from tests.services import S3_ENV
 
@@ -102,27 +100,6 @@ def public_bucket(bucket: str, endpoint: str) -> str:
     }
     client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     return f"{endpoint}/{bucket}"
-
-
-def generate(units_dir: Path) -> tuple[dict[str, str], list[str]]:
-    """Podman's quadlet generator (dry run) on what the CLI installed: the services it writes, its errors."""
-    done = subprocess.run(
-        [quadlet_binary(), "-dryrun", "-user"],
-        env={**os.environ, "QUADLET_UNIT_DIRS": str(units_dir)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    units: dict[str, str] = {}
-    name = None
-    for line in done.stdout.splitlines():
-        if line.startswith("---") and line.endswith("---"):
-            name = line.strip("-")
-            units[name] = ""
-        elif name is not None:
-            units[name] += line + "\n"
-    return units, [line for line in done.stderr.splitlines() if "converting" in line]
 
 
 def exec_words(unit: str) -> list[str]:
