@@ -50,7 +50,7 @@ class TailnetSettingsForm(forms.Form):
         max_length=15,
         required=False,
         help_text=(
-            "What `tailscale ip -4` prints on the machine, e.g. 100.101.102.103. Every port the stack publishes "
+            "What “tailscale ip -4” prints on the machine, e.g. 100.101.102.103. Every port the stack publishes "
             "listens there only, so it is reachable from your tailnet and not from the LAN or the internet; left "
             "empty, ports listen on 127.0.0.1 only. Filled in for you when the machine first runs leger auth login."
         ),

@@ -186,13 +186,13 @@ def clean_tailscale_address(value: str | None) -> str | None:
         address = ipaddress.IPv4Address(text)
     except ValueError:
         raise ValidationError(
-            f"{text!r} is not an IPv4 address. On the machine, `tailscale ip -4` prints it, e.g. 100.101.102.103.",
+            f"{text!r} is not an IPv4 address. On the machine, “tailscale ip -4” prints it, e.g. 100.101.102.103.",
             code="invalid",
         ) from None
     if address not in _TAILSCALE_IPV4:
         raise ValidationError(
             f"{address} is not a Tailscale address (those are 100.64.0.0 to 100.127.255.255): a LAN or public "
-            "address would open the stack beyond the tailnet. Use what `tailscale ip -4` prints on the machine.",
+            "address would open the stack beyond the tailnet. Use what “tailscale ip -4” prints on the machine.",
             code="not_tailscale",
         )
     return str(address)
