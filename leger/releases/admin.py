@@ -15,7 +15,10 @@ class InfrastructureServiceAdmin(admin.ModelAdmin):
     ordering = ["order", "id"]
     fieldsets = [
         (None, {"fields": ["id", "name", "role", "addon", "description", "order"]}),
-        ("Container", {"fields": ["image", "port", "exec_args", "environment", "volumes", "health", "requires"]}),
+        (
+            "Container",
+            {"fields": ["image", "accelerated", "port", "exec_args", "environment", "volumes", "health", "requires"]},
+        ),
         (
             "Exposure defaults",
             {

@@ -132,6 +132,7 @@ def infrastructure_fields(data: dict[str, Any]) -> dict[str, Any]:
         "addon": data.get("addon", ""),
         "description": data.get("description", ""),
         "image": data["image"],
+        "accelerated": data.get("accelerated", {}),
         "port": data["port"],
         "exposable": data.get("exposable", False),
         "exposed_by_default": data.get("exposed_by_default", False),

@@ -96,6 +96,7 @@ class ModelOption:
     default_provider: str | None = None
     available: bool = True  # False for an earlier choice that can no longer be served
     unavailable_reason: str = ""
+    memory_gb: int | None = None  # a local model's memory need, from the catalog
 
     @property
     def provider_field(self) -> str:

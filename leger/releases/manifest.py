@@ -54,7 +54,7 @@ def build_manifest(snapshot: Snapshot, files: Mapping[str, str]) -> dict[str, An
                 "depends_on": sorted(service["requires"]),
                 "ports": list(container.publish),
                 "checksum": f"sha256:{sha256_of(files[container.file])}" if container.file in files else None,
-                "image": service["image"],
+                "image": container.image,
                 "secrets_required": sorted(
                     {use.name for use in container.secrets}
                     | {file_secret_name(path, files[path]) for _, path, _ in container.config_files if path in files}

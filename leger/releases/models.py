@@ -46,6 +46,11 @@ class InfrastructureService(models.Model):
     )
     description = models.TextField(blank=True)
     image = models.CharField(max_length=300, help_text="Fully qualified image with a pinned tag or digest.")
+    accelerated = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='GPU builds by backend, e.g. {"cuda": "…", "vulkan": "…"}; the machine\'s accelerator picks one.',
+    )
     port = models.PositiveIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(65535)], help_text="The port the container listens on."
     )

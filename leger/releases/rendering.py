@@ -41,6 +41,8 @@ from typing import Any
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from leger.lib import hardware
+from leger.lib.hardware import Accelerator
 from leger.releases.snapshot import (
     CORE_SERVICES,
     Addon,
@@ -318,6 +320,8 @@ class ContainerPlan:
     service: ServiceSpec
     file: str
     unit: str
+    image: str = ""  # the service's image, or its GPU build for the machine's accelerator
+    gpu: Accelerator | None = None  # the accelerator the container is given, None on the CPU
     requires: list[str] = field(default_factory=list)
     wants: list[str] = field(default_factory=list)
     after: list[str] = field(default_factory=list)
@@ -507,7 +511,8 @@ def plan_release(snapshot: Snapshot) -> ReleasePlan:
     volumes: list[dict[str, str]] = []
     for service in services:
         sid = service["id"]
-        plan = ContainerPlan(service=service, file=container_file(sid), unit=container_unit(sid))
+        image, gpu = hardware.image_for(service["image"], service["accelerated"], snapshot["machine"]["accelerator"])
+        plan = ContainerPlan(service=service, file=container_file(sid), unit=container_unit(sid), image=image, gpu=gpu)
         plan.files.extend([plan.file, network_file(network)])
         plan.requires.append(network_unit(network))
         for volume in service["volumes"]:
@@ -562,11 +567,15 @@ def plan_release(snapshot: Snapshot) -> ReleasePlan:
             "ttl": m["ttl"],
             "aliases": sorted(m["aliases"]),
             "flash_attn": m["flash_attn"],
+            "mode": m["mode"],
         }
         for m in sorted(snapshot["models"], key=lambda m: m["id"])
         if m["kind"] == "local"
     ]
     llama = by_id["llama-swap"]
+    llama_gpu = next(p.gpu for p in plans if p.service["id"] == "llama-swap") is not None
+    for model in local_models:
+        model["gpu"] = llama_gpu
     litellm_models: list[dict[str, Any]] = []
     for model in sorted(snapshot["models"], key=lambda m: m["id"]):
         if model["kind"] == "cloud":
@@ -626,6 +635,10 @@ def llama_swap_config(plan: ReleasePlan) -> dict[str, Any]:
             "--flash-attn",
             "on" if model["flash_attn"] else "off",
         ]
+        if model["gpu"]:
+            cmd += ["--n-gpu-layers", hardware.ALL_LAYERS]
+        # Without these, llama-server answers 501 to /v1/embeddings and /v1/rerank.
+        cmd += {"chat": [], "embedding": ["--embeddings"], "rerank": ["--reranking"]}[model["mode"]]
         entry: dict[str, Any] = {
             "name": model["name"],
             "cmd": " ".join(cmd),

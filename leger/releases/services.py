@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -118,7 +118,7 @@ class World:
         cache = self.__dict__.setdefault("_llms", {})
         missing = wanted - set(cache)
         if missing:
-            for llm in LLM.objects.filter(pk__in=missing).prefetch_related("offerings__provider"):
+            for llm in LLM.objects.filter(pk__in=missing).prefetch_related("offerings__provider", "capabilities"):
                 cache[llm.pk] = llm
         return {i: cache[i] for i in wanted if i in cache}
 
@@ -610,6 +610,17 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def local_mode(llm: LLM) -> Literal["chat", "embedding", "rerank"]:
+    """What llama-server is started to serve for a local model: an embedding model needs --embeddings (without
+    it /v1/embeddings answers 501), a reranker --reranking."""
+    capabilities = {capability.pk for capability in llm.capabilities.all()}
+    if "rerank" in capabilities:
+        return "rerank"
+    if "embeddings" in capabilities and "chat" not in capabilities:
+        return "embedding"
+    return "chat"
+
+
 def _snapshot_model(model: ResolvedModel) -> CloudModel | LocalModel:
     llm = model.llm
     if llm.is_local:
@@ -623,6 +634,7 @@ def _snapshot_model(model: ResolvedModel) -> CloudModel | LocalModel:
             "ttl": llm.ttl if llm.ttl is not None else 0,
             "aliases": list(llm.aliases or []),
             "flash_attn": llm.flash_attn,
+            "mode": local_mode(llm),
         }
     assert model.credential is not None and model.provider_id is not None
     return {
@@ -721,6 +733,11 @@ def build_snapshot(
             "custom_domain": tailnet.custom_domain if tailnet.exposure == "subdomain" else "",
         },
         "network": dict(NETWORK),
+        "machine": {
+            "accelerator": tailnet.accelerator,
+            "memory_gb": tailnet.memory_gb,
+            "gpu_memory_gb": tailnet.gpu_memory_gb,
+        },
         "infrastructure": [service_spec_from_row(row) for row in world.core_services],
         "models": [_snapshot_model(model) for model in checked.models],
         "addons": [_snapshot_addon(selection, world) for selection in selections],

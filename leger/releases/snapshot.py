@@ -12,6 +12,8 @@ Shape (``Snapshot`` below; ``SNAPSHOT_SCHEMA`` is the same as JSON Schema)::
     tailnet         domain (tail1234.ts.net), machine (a DNS label), exposure port|path|subdomain,
                     custom_domain ("" unless exposure is subdomain)
     network         name and subnet of the stack's Podman network
+    machine         its accelerator (a key of leger.lib.hardware.ACCELERATORS) and memory figures (GB or null):
+                    rendering picks each GPU-capable service's image and devices from it
     infrastructure  the always-present services, copied from InfrastructureService rows (ServiceSpec)
     models          chosen models: cloud ones with provider, LiteLLM model string and the credential's secret
                     name + env var; local ones with what llama-swap needs to start them
@@ -40,8 +42,11 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from jsonschema import Draft202012Validator
 
-# 2: add-ons carry ``secrets`` (format 1 snapshots are upgraded on reading, see ``upgrade_snapshot``).
-SNAPSHOT_FORMAT = 2
+from leger.lib.hardware import ACCELERATORS, BACKENDS, CPU
+
+# 2: add-ons carry ``secrets``. 3: the machine's hardware (``machine``), each service's GPU images
+# (``accelerated``) and each local model's ``mode``. Older snapshots are upgraded on reading (``upgrade_snapshot``).
+SNAPSHOT_FORMAT = 3
 
 # The services every release runs; rendering has a template for each.
 CORE_SERVICES = (
@@ -79,6 +84,12 @@ class NetworkSpec(TypedDict):
     subnet: str
 
 
+class Machine(TypedDict):
+    accelerator: str
+    memory_gb: int | None
+    gpu_memory_gb: int | None
+
+
 class VolumeSpec(TypedDict):
     name: str
     mount: str
@@ -113,6 +124,7 @@ class ServiceSpec(TypedDict):
     addon: str
     description: str
     image: str
+    accelerated: dict[str, str]  # GPU builds by backend (cuda, rocm, vulkan, intel)
     port: int
     exposable: bool
     published_port: int | None
@@ -156,6 +168,7 @@ class LocalModel(TypedDict):
     ttl: int
     aliases: list[str]
     flash_attn: bool
+    mode: Literal["chat", "embedding", "rerank"]  # what llama-server is started to serve
 
 
 class AddonSecret(TypedDict):
@@ -190,6 +203,7 @@ class Snapshot(TypedDict):
     release: ReleaseInfo
     tailnet: Tailnet
     network: NetworkSpec
+    machine: Machine
     infrastructure: list[ServiceSpec]
     models: list[CloudModel | LocalModel]
     addons: list[Addon]
@@ -233,6 +247,12 @@ _SECRET = _obj(
     ["name", "env_var", "description"], {"name": _SECRET_NAME, "env_var": _ENV, "description": {"type": "string"}}
 )
 _CREDENTIAL = _obj(["secret", "env_var"], {"secret": _SECRET_NAME, "env_var": _ENV})
+_IMAGE = {
+    "type": "string",
+    "pattern": "^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$",
+    # A moving tag would make the same release run different software on different days.
+    "not": {"pattern": ":latest$"},
+}
 _SERVICE = _obj(
     list(ServiceSpec.__annotations__),
     {
@@ -241,11 +261,11 @@ _SERVICE = _obj(
         "role": {"enum": ["core", "addon"]},
         "addon": {"type": "string"},
         "description": {"type": "string"},
-        "image": {
-            "type": "string",
-            "pattern": "^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$",
-            # A moving tag would make the same release run different software on different days.
-            "not": {"pattern": ":latest$"},
+        "image": _IMAGE,
+        "accelerated": {
+            "type": "object",
+            "propertyNames": {"enum": sorted(BACKENDS)},
+            "additionalProperties": _IMAGE,
         },
         "port": _PORT,
         "exposable": {"type": "boolean"},
@@ -334,6 +354,14 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
                     "subnet": {"type": "string", "pattern": "^(([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2})?$"},
                 },
             ),
+            "machine": _obj(
+                list(Machine.__annotations__),
+                {
+                    "accelerator": {"enum": sorted(ACCELERATORS)},
+                    "memory_gb": _or_null({"type": "integer", "minimum": 1}),
+                    "gpu_memory_gb": _or_null({"type": "integer", "minimum": 1}),
+                },
+            ),
             "infrastructure": {"type": "array", "items": _SERVICE},
             "models": {
                 "type": "array",
@@ -369,6 +397,7 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
                                 "ttl": {"type": "integer", "minimum": 0},
                                 "aliases": {"type": "array", "items": _CATALOG_ID, "uniqueItems": True},
                                 "flash_attn": {"type": "boolean"},
+                                "mode": {"enum": ["chat", "embedding", "rerank"]},
                             },
                         ),
                     ],
@@ -457,13 +486,24 @@ def _where(path: Sequence[Any]) -> str:
 def upgrade_snapshot(data: Any) -> Any:
     """``data`` in the current format: an older snapshot (stored by an earlier Leger) gets the fields added
     since, with the values that render it exactly as before. Anything else comes back as it is."""
-    if not isinstance(data, dict) or data.get("format") != 1:
+    if not isinstance(data, dict) or data.get("format") not in (1, 2):
         return data
     upgraded = copy.deepcopy(data)
+    old = upgraded["format"]
     upgraded["format"] = SNAPSHOT_FORMAT
-    for addon in upgraded.get("addons") or []:
-        if isinstance(addon, dict):
+    addons = [addon for addon in upgraded.get("addons") or [] if isinstance(addon, dict)]
+    if old == 1:
+        for addon in addons:
             addon.setdefault("secrets", [])
+    # Format 2 knew no hardware: everything ran on the CPU, and every local model was a chat model.
+    upgraded.setdefault("machine", {"accelerator": CPU, "memory_gb": None, "gpu_memory_gb": None})
+    services = [*(upgraded.get("infrastructure") or []), *(addon.get("container") for addon in addons)]
+    for service in services:
+        if isinstance(service, dict):
+            service.setdefault("accelerated", {})
+    for model in upgraded.get("models") or []:
+        if isinstance(model, dict) and model.get("kind") == "local":
+            model.setdefault("mode", "chat")
     return upgraded
 
 
@@ -656,6 +696,7 @@ def service_spec(data: Mapping[str, Any]) -> ServiceSpec:
     defaults: dict[str, Any] = {
         "addon": "",
         "description": "",
+        "accelerated": {},
         "exposable": False,
         "published_port": None,
         "bind_address": None,
@@ -739,6 +780,7 @@ EXAMPLE_LOCAL_MODELS: list[LocalModel] = [
         "ttl": 600,
         "aliases": ["granite-micro"],
         "flash_attn": True,
+        "mode": "chat",
     },
     {
         "id": "gpt-oss-20b",
@@ -750,6 +792,7 @@ EXAMPLE_LOCAL_MODELS: list[LocalModel] = [
         "ttl": 600,
         "aliases": ["gpt-oss"],
         "flash_attn": False,
+        "mode": "chat",
     },
 ]
 # What the marketplace selection of each self-hosted add-on sets (slot and the slot's variables).
@@ -776,13 +819,14 @@ def example_snapshot(
     kind: Literal["minimal", "full"] = "minimal",
     exposure: Exposure = "port",
     *,
+    accelerator: str = CPU,
     fixtures_dir: Path | None = None,
 ) -> Snapshot:
     """A valid snapshot built from the project's infrastructure fixtures, for tests and benchmarks.
 
     ``minimal``: the core stack and one cloud model, no add-ons. ``full``: two cloud and two local models,
     one self-hosted add-on per slot (every add-on of the fixtures whose slot is still free), an external API
-    add-on with a key, and every exposable service exposed.
+    add-on with a key, and every exposable service exposed. ``accelerator``: the machine's (hardware.py).
     """
     fixtures = _fixture_services(fixtures_dir)
     infrastructure = [service_spec(fixtures[name]) for name in CORE_SERVICES]
@@ -880,6 +924,7 @@ def example_snapshot(
             "custom_domain": "home.example.org" if exposure == "subdomain" else "",
         },
         "network": {"name": "llm", "subnet": ""},
+        "machine": {"accelerator": accelerator, "memory_gb": 64, "gpu_memory_gb": 24 if accelerator != CPU else None},
         "infrastructure": infrastructure,
         "models": models,
         "addons": addons,

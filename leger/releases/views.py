@@ -38,6 +38,7 @@ from pygments.util import ClassNotFound
 
 from leger.catalog.models import LLM, Maker, Provider
 from leger.catalog.selectors import llm_list
+from leger.lib import hardware
 from leger.lib.htmx import template_for
 from leger.releases import selectors, services
 from leger.releases.forms import (
@@ -229,6 +230,7 @@ def _models_step(
                 context_window=llm.context_window,
                 providers=providers,
                 default_provider=default,
+                memory_gb=llm.ram_required_gb if llm.is_local else None,
             )
         )
     offered = {option.id for option in options}
@@ -287,7 +289,13 @@ def _models_step(
     ]
     others = [row for row in rows if not row.checked and _matches(row.option, matching)]
     chosen_rows = [row for row in rows if row.checked]
+    local_chosen = [(row.option.name, row.option.memory_gb) for row in chosen_rows if row.option.kind == "local"]
+    machine = memory_fit_context(release.owner, local_chosen)
+    budget = machine["fit"].budget_gb
+    for row in rows:
+        row.too_big = bool(row.option.kind == "local" and budget and (row.option.memory_gb or 0) > budget)
     return {
+        **(machine if local_chosen else {}),
         "form": form,
         # The autosave refills these error areas: the list's, and the provider pickers of the ticked models (the
         # only ones a message can be about, and always on the page).
@@ -301,6 +309,19 @@ def _models_step(
         "kind": kind,
         "kind_choices": [("", "Cloud and local"), *LLM.Kind.choices],
     }
+
+
+def memory_fit_context(owner: Any, local_models: list[tuple[str, int | None]]) -> dict[str, Any]:
+    """What the wizard says about the chosen local models and the machine's memory."""
+    machine = tailnet_settings_get(owner=owner)
+    key = machine.accelerator if machine else hardware.CPU
+    fit = hardware.memory_fit(
+        local_models,
+        key=key,
+        memory_gb=machine.memory_gb if machine else None,
+        gpu_memory_gb=machine.gpu_memory_gb if machine else None,
+    )
+    return {"fit": fit, "accelerator": hardware.accelerator(key)}
 
 
 def _matches(option: ModelOption, matching: set[str] | None) -> bool:
@@ -512,6 +533,13 @@ def _summary_context(release: Release) -> dict[str, Any]:
         container_names = {container["id"]: container["name"] for container in containers}
         provider_ids = {model["provider"] for model in snapshot["models"] if model.get("provider")}
         provider_names = dict(Provider.objects.filter(pk__in=provider_ids).values_list("pk", "name"))
+        local = [model for model in snapshot["models"] if model["kind"] == "local"]
+        if local:
+            memory = dict(LLM.objects.filter(pk__in=[m["id"] for m in local]).values_list("pk", "ram_required_gb"))
+            context.update(memory_fit_context(release.owner, [(m["name"], memory.get(m["id"])) for m in local]))
+        context["machine_label"] = hardware.accelerator(
+            snapshot.get("machine", {}).get("accelerator", hardware.CPU)
+        ).label
         context.update(
             # A person knows "OpenAI", not the catalog id `openai`; the id stays beside it.
             models=[

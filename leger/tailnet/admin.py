@@ -19,13 +19,17 @@ class TailnetSettingsAdmin(admin.ModelAdmin):
         "machine_name",
         "exposure",
         "custom_domain",
+        "address",
+        "accelerator",
+        "memory_gb",
+        "gpu_memory_gb",
         "auth_key_masked",
         "login_name",
         "api_key_masked",
         "updated_at",
     ]
     list_select_related = ["owner"]
-    list_filter = ["exposure"]
+    list_filter = ["exposure", "accelerator"]
     search_fields = ["owner__username", "owner__email", "tailnet", "hostname", "custom_domain", "login_name"]
     fields = [
         "owner",
@@ -33,6 +37,10 @@ class TailnetSettingsAdmin(admin.ModelAdmin):
         "hostname",
         "exposure",
         "custom_domain",
+        "address",
+        "accelerator",
+        "memory_gb",
+        "gpu_memory_gb",
         "auth_key_masked",
         "login_name",
         "api_key_masked",

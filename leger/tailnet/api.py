@@ -67,6 +67,9 @@ class TailnetSettingsView(APIView):
                 auth_key=data.get("auth_key", services.KEEP),
                 login_name=data.get("login_name", services.KEEP),
                 address=data.get("address", services.KEEP),
+                accelerator=data.get("accelerator", services.KEEP),
+                memory_gb=data.get("memory_gb", services.KEEP),
+                gpu_memory_gb=data.get("gpu_memory_gb", services.KEEP),
                 api_key=data.get("api_key", services.KEEP),
             )
         except DjangoValidationError as error:

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from leger.lib import hardware
 from leger.tailnet import validation
 from leger.tailnet.models import Exposure
 
@@ -63,6 +64,32 @@ class TailnetSettingsForm(forms.Form):
             }
         ),
     )
+    accelerator = forms.ChoiceField(
+        label="What runs the local models",
+        choices=hardware.CHOICES,
+        initial=hardware.CPU,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    memory_gb = forms.IntegerField(
+        label="Memory (RAM), GB",
+        required=False,
+        min_value=1,
+        max_value=hardware.MAX_MEMORY_GB,
+        help_text="What “free -g” calls total. The wizard warns when a local model you choose needs more.",
+        widget=forms.NumberInput(attrs={"placeholder": "32", "inputmode": "numeric"}),
+    )
+    gpu_memory_gb = forms.IntegerField(
+        label="GPU memory (VRAM), GB",
+        required=False,
+        min_value=1,
+        max_value=hardware.MAX_MEMORY_GB,
+        help_text=(
+            "With a GPU: its memory, e.g. 24 for an RTX 4090 (nvidia-smi) or what the BIOS gives an integrated GPU. "
+            "A model that fits there runs fast; a larger one spills to the CPU."
+        ),
+        widget=forms.NumberInput(attrs={"placeholder": "24", "inputmode": "numeric"}),
+    )
     exposure = forms.ChoiceField(
         label="How services are reached", choices=Exposure.choices, initial=Exposure.PORT, widget=forms.RadioSelect
     )
@@ -117,7 +144,7 @@ class TailnetSettingsForm(forms.Form):
         else:
             del self.fields["remove_api_key"]
         for name, field in self.fields.items():
-            if name != "exposure":  # each choice of the radio group has its own explanation
+            if name not in ("exposure", "accelerator"):  # each choice of the radio group has its own explanation
                 field.widget.attrs.setdefault("aria-describedby", f"id_{name}_helptext errors-{name}")
 
     def clean_address(self) -> str:
@@ -140,6 +167,9 @@ class TailnetSettingsForm(forms.Form):
                 # The bound field copied the help text when validation built it; change both.
                 self.fields[name].help_text = self[name].help_text = note
 
+    def accelerator_help(self) -> dict[str, str]:
+        return {key: accelerator.help for key, accelerator in hardware.ACCELERATORS.items()}
+
     def exposure_help(self) -> dict[str, str]:
         return {str(key): value for key, value in EXPOSURE_HELP.items()}
 
@@ -152,6 +182,9 @@ class TailnetSettingsForm(forms.Form):
             "custom_domain": data.get("custom_domain", ""),
             "login_name": data.get("login_name", ""),
             "address": data.get("address", ""),
+            "accelerator": data.get("accelerator") or hardware.CPU,
+            "memory_gb": data.get("memory_gb"),
+            "gpu_memory_gb": data.get("gpu_memory_gb"),
         }
         for name in self.SECRETS:
             if data.get(f"remove_{name}"):

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from leger.lib import hardware
 from leger.providers.fields import EncryptedTextField
 from leger.tailnet import validation
 
@@ -52,6 +54,24 @@ class TailnetSettings(models.Model):
         null=True,
         blank=True,
         help_text="The machine's Tailscale address (tailscale ip -4): every published port listens there only.",
+    )
+    accelerator = models.CharField(
+        max_length=20,
+        choices=hardware.CHOICES,
+        default=hardware.CPU,
+        help_text="What runs the local models (and other GPU-capable services): the image and devices they get.",
+    )
+    memory_gb = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(hardware.MAX_MEMORY_GB)],
+        help_text="The machine's RAM in GB; the wizard warns when a local model needs more.",
+    )
+    gpu_memory_gb = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(hardware.MAX_MEMORY_GB)],
+        help_text="The GPU's memory (VRAM) in GB; on a GPU machine local models must fit in it to run fast.",
     )
     auth_key = EncryptedTextField(blank=True, help_text="Tailscale auth key, encrypted; never shown back.")
     auth_key_masked = models.CharField(max_length=60, blank=True, editable=False)
@@ -132,5 +152,9 @@ class TailnetSettings(models.Model):
         run("login_name", validation.clean_login_name)
         if "login_name" not in errors and self.login_name_taken():
             errors["login_name"] = [LOGIN_NAME_TAKEN]
+        if self.gpu_memory_gb and not hardware.accelerator(self.accelerator).is_gpu:
+            errors.setdefault("gpu_memory_gb", []).append(
+                "GPU memory only counts on a machine with a GPU: choose its GPU above, or leave this empty."
+            )
         if errors:
             raise ValidationError(errors)

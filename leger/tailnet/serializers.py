@@ -5,6 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from leger.lib import hardware
 from leger.tailnet.models import Exposure, TailnetSettings
 
 
@@ -57,6 +58,29 @@ class TailnetSettingsSerializer(serializers.ModelSerializer):
             "publishes listens there only; 127.0.0.1 while it is empty. Kept when left out; null or '' clears it."
         ),
     )
+    accelerator = serializers.ChoiceField(
+        choices=hardware.CHOICES,
+        required=False,
+        help_text=(
+            "What runs the local models and other GPU-capable services: cpu, nvidia (CDI), amd-rocm, amd-vulkan, "
+            "intel-vulkan or intel-sycl. It picks each such service's image and the devices Podman passes it. "
+            "Kept when left out."
+        ),
+    )
+    memory_gb = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=hardware.MAX_MEMORY_GB,
+        help_text="The machine's RAM in GB, which local models are checked against. Kept when left out; null clears.",
+    )
+    gpu_memory_gb = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=hardware.MAX_MEMORY_GB,
+        help_text="The GPU's memory in GB (only with a GPU accelerator). Kept when left out; null clears it.",
+    )
     login_name = serializers.CharField(
         max_length=255,
         required=False,
@@ -92,6 +116,9 @@ class TailnetSettingsSerializer(serializers.ModelSerializer):
             "exposure",
             "custom_domain",
             "address",
+            "accelerator",
+            "memory_gb",
+            "gpu_memory_gb",
             "auth_key",
             "auth_key_set",
             "auth_key_masked",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from leger.lib import hardware
 from leger.providers import crypto
 from leger.tailnet import validation
 from leger.tailnet.models import LOGIN_NAME_TAKEN, Exposure, TailnetSettings
@@ -46,6 +47,10 @@ _SECRETS = {
 }
 
 
+# What a hardware field holds once cleared: the CPU, no figure.
+_HARDWARE_CLEARED: dict[str, Any] = {"accelerator": hardware.CPU, "memory_gb": None, "gpu_memory_gb": None}
+
+
 def _save(settings: TailnetSettings, **options: Any) -> None:
     try:
         with transaction.atomic():
@@ -68,14 +73,19 @@ def tailnet_settings_put(
     login_name: str = KEEP,
     api_key: str | None = KEEP,
     address: str | None = KEEP,
+    accelerator: str = KEEP,
+    memory_gb: int | None = KEEP,
+    gpu_memory_gb: int | None = KEEP,
 ) -> TailnetSettings:
     """Create the owner's tailnet settings, or replace them.
 
     ``auth_key`` and ``api_key``: a key replaces the stored one, ``None`` or ``""`` removes it, ``KEEP`` (not
     given) keeps it, since a client never sees a stored key and so cannot send it back. ``login_name`` (the
     Tailscale login linked to this account) and ``address`` (the machine's Tailscale IPv4, where published ports
-    listen) are kept when not given; ``""`` clears them.
+    listen) are kept when not given; ``""`` clears them. So is the machine's hardware: ``accelerator`` (a key of
+    ``leger.lib.hardware.ACCELERATORS``), ``memory_gb`` and ``gpu_memory_gb`` (None clears a figure).
     """
+    hardware_fields = {"accelerator": accelerator, "memory_gb": memory_gb, "gpu_memory_gb": gpu_memory_gb}
     secrets = {"auth_key": auth_key, "api_key": api_key}
     with transaction.atomic():
         settings = TailnetSettings.objects.select_for_update().filter(owner=owner).first()
@@ -89,6 +99,9 @@ def tailnet_settings_put(
             settings.login_name = login_name or ""
         if address is not KEEP:
             settings.address = address or None
+        for field, value in hardware_fields.items():
+            if value is not KEEP:
+                setattr(settings, field, _HARDWARE_CLEARED[field] if value in ("", None) else value)
         errors: dict[str, list[str]] = {}
         for field, value in secrets.items():
             if value is not KEEP:
@@ -114,6 +127,9 @@ def tailnet_settings_put(
                 settings.login_name = existing.login_name
             if address is KEEP:
                 settings.address = existing.address
+            for field, value in hardware_fields.items():
+                if value is KEEP:
+                    setattr(settings, field, getattr(existing, field))
             for field, value in secrets.items():
                 if value is KEEP:
                     setattr(settings, field, getattr(existing, field))

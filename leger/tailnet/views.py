@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from leger.lib import hardware
 from leger.tailnet import selectors, services
 from leger.tailnet.exposure import service_urls
 from leger.tailnet.forms import TailnetSettingsForm
@@ -19,9 +21,9 @@ from leger.tailnet.models import Exposure, TailnetSettings
 from leger.tailnet.tailscale_api import Device, TailscaleError
 
 
-def _initial(current: TailnetSettings | None) -> dict[str, str]:
+def _initial(current: TailnetSettings | None) -> dict[str, Any]:
     if current is None:
-        return {"exposure": Exposure.PORT}
+        return {"exposure": Exposure.PORT, "accelerator": hardware.CPU}
     return {
         "tailnet": current.tailnet,
         "hostname": current.hostname,
@@ -29,6 +31,9 @@ def _initial(current: TailnetSettings | None) -> dict[str, str]:
         "custom_domain": current.custom_domain,
         "login_name": current.login_name,
         "address": current.address or "",
+        "accelerator": current.accelerator,
+        "memory_gb": current.memory_gb,
+        "gpu_memory_gb": current.gpu_memory_gb,
     }
 
 
@@ -51,6 +56,9 @@ def _preview(form: TailnetSettingsForm, request: HttpRequest) -> list:
         custom_domain=data["custom_domain"],
         login_name=data["login_name"],
         address=data["address"] or None,
+        accelerator=data["accelerator"],
+        memory_gb=data["memory_gb"],
+        gpu_memory_gb=data["gpu_memory_gb"],
     )
     try:
         candidate.full_clean(exclude=["owner", "auth_key", "api_key"])

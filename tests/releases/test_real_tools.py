@@ -14,11 +14,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
+from leger.lib import hardware
 from leger.releases import quadlet
 from leger.releases.manifest import build_manifest
 from leger.releases.rendering import render
-from leger.releases.snapshot import example_snapshot
+from leger.releases.snapshot import containers, example_snapshot
 from leger.releases.validation import QUADLET_SUFFIXES
 from tests.releases.conftest import changed, unit_environment
 
@@ -118,6 +120,46 @@ def test_podmans_quadlet_generator_accepts_every_release(tmp_path: Path, kind: s
         (service,) = [s["name"] for s in manifest["services"] if secret["name"] in s["secrets_required"]]
         (exec_start,) = quadlet.parse(units[f"{service}.service"]).values("Service", "ExecStart")
         assert f"--secret {secret['name']},type=mount,target={secret['target']}" in exec_start, service
+
+
+# What each accelerator must become on podman's command line, for the services that have a GPU build.
+GPU_FLAGS = {
+    "nvidia": ["--device nvidia.com/gpu=all", "--security-opt label=disable"],
+    "amd-rocm": ["--device /dev/kfd", "--device /dev/dri", "--group-add keep-groups", "--security-opt label=disable"],
+    "amd-vulkan": ["--device /dev/dri", "--group-add keep-groups", "--security-opt label=disable"],
+    "intel-vulkan": ["--device /dev/dri", "--group-add keep-groups", "--security-opt label=disable"],
+    "intel-sycl": ["--device /dev/dri", "--group-add keep-groups", "--security-opt label=disable"],
+}
+
+
+@pytest.mark.parametrize("accelerator", sorted(hardware.ACCELERATORS))
+def test_each_hardware_profile_runs_the_gpu_build_with_the_device_podman_expects(
+    tmp_path: Path, accelerator: str
+) -> None:
+    snapshot = example_snapshot("full", "port", accelerator=accelerator)
+    files = render(snapshot)
+    units, errors = generate(write(installed_units(files), tmp_path))
+    assert errors == []
+    profile = hardware.ACCELERATORS[accelerator]
+    by_id = {service["id"]: service for service in containers(snapshot)}
+    manifest = {service["name"]: service for service in build_manifest(snapshot, files)["services"]}
+    for sid, service in by_id.items():
+        (exec_start,) = quadlet.parse(units[f"{sid}.service"]).values("Service", "ExecStart")
+        gpu_build = service["accelerated"].get(profile.backend) if profile.is_gpu else None
+        image = gpu_build or service["image"]
+        assert exec_start.rstrip().split(" ")[-1] == image or f" {image} " in exec_start, sid
+        assert manifest[sid]["image"] == image, sid
+        for flag in GPU_FLAGS.get(accelerator, []) if gpu_build else []:
+            assert flag in exec_start, (sid, flag)
+        # A service without a GPU build gets no device (Caddy disables labels for its own reasons).
+        assert ("--device" in exec_start) == bool(gpu_build), sid
+        assert ("--group-add" in exec_start) == bool(gpu_build and profile.keep_groups), sid
+    llama = yaml.safe_load(files["llama-swap-config.yaml"])
+    for model in llama["models"].values():
+        # Every layer on the GPU when there is one; llama-server's default is the CPU build's.
+        assert ("--n-gpu-layers 999" in model["cmd"]) == profile.is_gpu
+    if profile.is_gpu:
+        assert by_id["llama-swap"]["accelerated"].get(profile.backend), f"llama-swap has no {profile.backend} build"
 
 
 @pytest.mark.parametrize(("kind", "exposure"), RELEASES)

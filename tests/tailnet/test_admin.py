@@ -49,7 +49,13 @@ def test_saving_in_the_admin_keeps_the_api_token_and_refuses_a_taken_login(db, a
     client = Client()
     client.force_login(User.objects.create_superuser("root", "root@example.org", "root-password-1"))
     url = f"/admin/tailnet/tailnetsettings/{bobs.pk}/change/"
-    form = {"tailnet": "tail1234.ts.net", "hostname": "nas", "exposure": "port", "custom_domain": ""}
+    form = {
+        "tailnet": "tail1234.ts.net",
+        "hostname": "nas",
+        "exposure": "port",
+        "custom_domain": "",
+        "accelerator": "cpu",
+    }
 
     refused = client.post(url, {**form, "login_name": "Alice@GitHub"})
     saved = client.post(url, {**form, "login_name": "bob@github"})
