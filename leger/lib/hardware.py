@@ -128,6 +128,7 @@ class Fit:
     too_big: list[tuple[str, int]]  # (model name, GB needed) that cannot load even alone
     together_gb: int  # all of them loaded at once
     together_fits: bool
+    count: int  # how many models were checked
 
 
 def memory_fit(
@@ -141,5 +142,6 @@ def memory_fit(
     needs = [(model, gb) for model, gb in models if gb]
     together = sum(gb for _, gb in needs)
     if budget is None:
-        return Fit(None, name, [], together, True)
-    return Fit(budget, name, [(model, gb) for model, gb in needs if gb > budget], together, together <= budget)
+        return Fit(None, name, [], together, True, len(models))
+    too_big = [(model, gb) for model, gb in needs if gb > budget]
+    return Fit(budget, name, too_big, together, together <= budget, len(models))

@@ -51,7 +51,8 @@ def _typed_field(variable: Variable, stored_mask: str | None) -> forms.Field:
     default = variable.default
     attrs: dict[str, Any] = {"autocomplete": "off", "spellcheck": "false"}
     if variable.type == Variable.Type.BOOL:
-        return forms.BooleanField(required=False, label=label, help_text=help_text)
+        # Ticked or not as the default says until the person changes it: an untouched box writes the default.
+        return forms.BooleanField(required=False, label=label, help_text=help_text, initial=default is True)
     if variable.type == Variable.Type.ENUM:
         empty = f"Default ({default})" if default is not None else "Open WebUI's default"
         choices = [("", empty), *[(option, option) for option in variable.options]]

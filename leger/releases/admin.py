@@ -34,7 +34,10 @@ class InfrastructureServiceAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Secrets and wiring", {"fields": ["secrets", "config_files", "openwebui_env", "openwebui_secrets"]}),
+        (
+            "Secrets and wiring",
+            {"fields": ["secrets", "config_files", "openwebui_env", "openwebui_secrets", "preload"]},
+        ),
     ]
 
     def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]

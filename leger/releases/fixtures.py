@@ -151,6 +151,7 @@ def infrastructure_fields(data: dict[str, Any]) -> dict[str, Any]:
         "config_files": data.get("config_files", []),
         "openwebui_env": data.get("openwebui_env", {}),
         "openwebui_secrets": data.get("openwebui_secrets", []),
+        "preload": data.get("preload"),
         "order": data.get("order", 0),
     }
 

@@ -86,6 +86,11 @@ class InfrastructureService(models.Model):
     openwebui_secrets = models.JSONField(
         default=list, blank=True, help_text="Secrets Open WebUI needs to reach this add-on."
     )
+    preload = models.JSONField(
+        null=True,
+        blank=True,
+        help_text='A model fetched on first start: {"variable": "AUDIO_STT_MODEL", "url": "http://127.0.0.1:8000/…/"}.',
+    )
     order = models.PositiveIntegerField(default=0)
 
     class Meta:

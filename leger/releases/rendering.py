@@ -322,6 +322,7 @@ class ContainerPlan:
     unit: str
     image: str = ""  # the service's image, or its GPU build for the machine's accelerator
     gpu: Accelerator | None = None  # the accelerator the container is given, None on the CPU
+    post_start: list[str] = field(default_factory=list)  # a command run once the container runs (ExecStartPost=)
     requires: list[str] = field(default_factory=list)
     wants: list[str] = field(default_factory=list)
     after: list[str] = field(default_factory=list)
@@ -497,6 +498,10 @@ def _dedupe_secrets(uses: Iterable[SecretUse]) -> list[SecretUse]:
     return sorted(seen.values(), key=lambda u: (u.target, u.name))
 
 
+# A model id a download endpoint takes (Systran/faster-whisper-small): nothing a shell would read.
+MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)?")
+
+
 def plan_release(snapshot: Snapshot) -> ReleasePlan:
     """Work out every unit, dependency, route and value once; the templates only format the plan."""
     services = containers(snapshot)
@@ -556,6 +561,15 @@ def plan_release(snapshot: Snapshot) -> ReleasePlan:
         plans.append(plan)
 
     owui = _openwebui_env(snapshot, by_id, urls)
+    openwebui_values = dict(owui.items())
+    for plan in plans:
+        preload = plan.service["preload"]
+        model = openwebui_values.get(preload["variable"], "") if preload else ""
+        if preload and MODEL_ID.fullmatch(model):
+            # Fetched in the background once the server answers, so the first transcription finds its model;
+            # detached, so a slow download never holds up the unit's start (and its failure never fails it).
+            fetch = f"until curl -fsS -X POST {preload['url']}{model}; do sleep 10; done"
+            plan.post_start = ["/usr/bin/podman", "exec", "--detach", plan.service["id"], "sh", "-c", fetch]
 
     local_models = [
         {

@@ -17,7 +17,7 @@ import copy
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -148,6 +148,10 @@ class World:
     @cached_property
     def openwebui_variables(self) -> dict[str, OpenWebUIVariable]:
         return {variable.name: variable for variable in OpenWebUIVariable.objects.all()}
+
+    @cached_property
+    def step3_names(self) -> frozenset[str]:
+        return frozenset(self.openwebui_variables)
 
     @cached_property
     def tailnet(self) -> TailnetSettings | None:
@@ -304,12 +308,18 @@ def _resolve_model(llm: LLM, item: Mapping[str, Any], world: World, problems: li
 # --- step 2: marketplace selections -------------------------------------------------------------------------------
 
 
-def addon_variables(selection: Selection) -> dict[str, Any]:
+def step3_variable_names() -> frozenset[str]:
+    """The Open WebUI variables step 3 offers (and writes, with its own defaults)."""
+    return frozenset(OpenWebUIVariable.objects.values_list("name", flat=True))
+
+
+def addon_variables(selection: Selection, *, step3: Collection[str] | None = None) -> dict[str, Any]:
     """The Open WebUI variables a selection sets besides its slot's engine: fixed values and the user's values.
 
     The slot's own fixed values that the release owns (ENABLE_WEB_SEARCH, ...) are left to the renderer, which
     turns them on for the add-on that fills the slot.
     """
+    from leger.marketplace.rules import selection_variables
     from leger.releases.rendering import RELEASE_OWNED_VARIABLES
 
     service = selection.service
@@ -317,6 +327,18 @@ def addon_variables(selection: Selection) -> dict[str, Any]:
     if service.slot is not None:
         values.update({k: v for k, v in (service.slot.fixed_values or {}).items() if k not in RELEASE_OWNED_VARIABLES})
     values.update(service.fixed_values or {})
+    # The default the marketplace shows is what runs: written, since the program's own default for a variable left
+    # unset is often another (Open WebUI sends OpenAI speech, images and embeddings to OPENAI_API_BASE_URL, which
+    # a release points at LiteLLM). A variable without a default is left to the program, as the page says.
+    # Step 3's variables are left out: it writes those itself, and the person's choice there stands.
+    step3 = step3_variable_names() if step3 is None else step3
+    values.update(
+        {
+            variable.name: variable.default
+            for variable in selection_variables(service)
+            if variable.default is not None and not variable.is_secret and variable.name not in step3
+        }
+    )
     values.update({k: v for k, v in (selection.values or {}).items() if v is not None and v != ""})
     return values
 
@@ -365,11 +387,12 @@ def clean_services(value: Any, world: World) -> tuple[list[int], list[str], list
                 f"The {selection.service.slot.name} slot takes one provider, and both {first.service.name} and "
                 f"{selection.service.name} are chosen; keep one."
             )
-    setter: dict[str, Selection] = {}
+    setter: dict[str, tuple[Selection, Any]] = {}
     for selection in chosen:
-        for name in sorted(addon_variables(selection)):
-            first = setter.setdefault(name, selection)
-            if first is not selection:
+        for name, value in sorted(addon_variables(selection, step3=world.step3_names).items()):
+            first, first_value = setter.setdefault(name, (selection, value))
+            # Two add-ons may agree on a value (Firecrawl's address, for search and for loading pages).
+            if first is not selection and first_value != value:
                 problems.append(
                     f"{first.service.name} and {selection.service.name} both set {name}; change it in the "
                     "marketplace so only one of them does, or leave one out."
@@ -422,7 +445,8 @@ def openwebui_conflicts(chosen: Mapping[str, Any], selections: Sequence[Selectio
     """Settings chosen in step 3 that a selected add-on already sets: one place per setting."""
     problems = []
     for selection in selections:
-        names = set(addon_variables(selection)) | set(selection.service.slot_assignment)
+        # Defaults of step 3's own variables are step 3's to write, so only the add-on's real values clash.
+        names = set(addon_variables(selection, step3=frozenset(chosen))) | set(selection.service.slot_assignment)
         for name in sorted(names & set(chosen)):
             problems.append(
                 f"{name} is set by your {selection.service.name} selection in the marketplace; clear it here "
@@ -435,7 +459,7 @@ def effective_openwebui(chosen: Mapping[str, Any], world: World, selections: Seq
     """What Open WebUI gets from step 3: the defaults, overridden by the user's choices, minus what add-ons set."""
     by_addons: set[str] = set()
     for selection in selections:
-        by_addons |= set(addon_variables(selection)) | set(selection.service.slot_assignment)
+        by_addons |= set(addon_variables(selection, step3=world.step3_names)) | set(selection.service.slot_assignment)
     values: dict[str, Any] = {}
     for name, variable in world.openwebui_variables.items():
         if variable.default is not None and variable.default != "":
@@ -681,11 +705,23 @@ def _snapshot_addon(selection: Selection, world: World) -> Addon:
         # A service outside any slot (an integration) is its own slot: nothing else competes with it.
         "slot": service.slot_id or service.pk,
         "slot_variables": {name: str(value) for name, value in service.slot_assignment.items()},
-        "variables": addon_variables(selection),
+        "variables": addon_variables(selection, step3=world.step3_names),
         "credential": credential,  # type: ignore[typeddict-item]
         "secrets": secrets,
         "container": container,
     }
+
+
+def _agreeing_once(addons: list[Addon]) -> list[Addon]:
+    """A value two add-ons agree on (Firecrawl's address, for search and for loading pages) is written once, by
+    the first; the selections already refused two different values."""
+    seen: dict[str, Any] = {}
+    for addon in addons:
+        for name, value in list(addon["variables"].items()):
+            if name in seen and seen[name] == value:
+                del addon["variables"][name]
+            seen.setdefault(name, value)
+    return addons
 
 
 def build_snapshot(
@@ -740,7 +776,7 @@ def build_snapshot(
         },
         "infrastructure": [service_spec_from_row(row) for row in world.core_services],
         "models": [_snapshot_model(model) for model in checked.models],
-        "addons": [_snapshot_addon(selection, world) for selection in selections],
+        "addons": _agreeing_once([_snapshot_addon(selection, world) for selection in selections]),
         "openwebui": effective_openwebui(checked.inputs["openwebui"], world, selections),
         "routes": effective_routes(checked.inputs["routes"], containers),
     }

@@ -110,6 +110,14 @@ class SecretSpec(TypedDict):
     description: str
 
 
+class PreloadSpec(TypedDict):
+    """A model the service fetches on its first start: the Open WebUI variable naming it, and the service's own
+    download endpoint (inside its container), to which the model id is appended and POSTed."""
+
+    variable: str
+    url: str
+
+
 class ConfigFileSpec(TypedDict):
     path: str
     mount: str
@@ -142,6 +150,7 @@ class ServiceSpec(TypedDict):
     config_files: list[ConfigFileSpec]
     openwebui_env: dict[str, str]
     openwebui_secrets: list[SecretSpec]
+    preload: PreloadSpec | None
 
 
 class Credential(TypedDict):
@@ -310,6 +319,15 @@ _SERVICE = _obj(
             "additionalProperties": {"type": "string", "pattern": _ONE_LINE},
         },
         "openwebui_secrets": {"type": "array", "items": _SECRET},
+        "preload": _or_null(
+            _obj(
+                ["variable", "url"],
+                {
+                    "variable": _ENV,
+                    "url": {"type": "string", "pattern": "^http://127\\.0\\.0\\.1:[0-9]{1,5}/[A-Za-z0-9._/-]*/$"},
+                },
+            )
+        ),
     },
 )
 _SCALAR = {"type": ["string", "integer", "number", "boolean"]}
@@ -501,6 +519,7 @@ def upgrade_snapshot(data: Any) -> Any:
     for service in services:
         if isinstance(service, dict):
             service.setdefault("accelerated", {})
+            service.setdefault("preload", None)
     for model in upgraded.get("models") or []:
         if isinstance(model, dict) and model.get("kind") == "local":
             model.setdefault("mode", "chat")
@@ -713,6 +732,7 @@ def service_spec(data: Mapping[str, Any]) -> ServiceSpec:
         "config_files": [],
         "openwebui_env": {},
         "openwebui_secrets": [],
+        "preload": None,
     }
     merged = {**defaults, **{k: v for k, v in data.items() if k in SERVICE_KEYS}}
     return copy.deepcopy({key: merged[key] for key in SERVICE_KEYS})  # type: ignore[return-value]

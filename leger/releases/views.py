@@ -413,10 +413,11 @@ def _openwebui_step(
     # What the chosen add-ons set is theirs: offered here it could only clash, so it is listed instead.
     chosen = set(inputs["services"])
     addon_set: dict[str, str] = {}
+    step3 = frozenset(variable.name for group in choices.openwebui for variable in group.variables)
     for slot in choices.slots:
         for selection in slot.selections:
             if selection.pk in chosen:
-                names = set(services.addon_variables(selection)) | set(selection.service.slot_assignment)
+                names = set(services.addon_variables(selection, step3=step3)) | set(selection.service.slot_assignment)
                 for name in names:
                     addon_set.setdefault(name, selection.service.name)
     variables = []

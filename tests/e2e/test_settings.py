@@ -95,3 +95,41 @@ def test_tailnet_settings_refuse_a_bad_machine_name_then_show_each_services_url(
     saved = TailnetSettings.objects.get(owner=user)
     assert (saved.tailnet, saved.hostname, saved.exposure) == ("tail1234.ts.net", "box", "path")
     screenshot("saved-by-path")
+
+
+def test_the_machines_hardware_is_saved_and_the_wizard_says_which_local_model_cannot_fit(
+    signed_in: Page, user: User, catalog, screenshot
+) -> None:
+    from leger.catalog.models import LLM
+    from leger.releases import services as release_services
+
+    page = signed_in
+    page.goto("/settings/")
+    page.get_by_label("Tailnet domain").fill("tail1234.ts.net")
+    page.get_by_label("Machine name").fill("box")
+    vulkan = page.get_by_role("radio", name="AMD GPU (Vulkan)")
+    expect(vulkan).to_have_accessible_description(re.compile("render and video groups"))
+    vulkan.check()
+    page.get_by_label("Memory (RAM), GB").fill("64")
+    page.get_by_label("GPU memory (VRAM), GB").fill("32")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status").filter(has_text="Tailnet settings saved.")).to_be_visible()
+    saved = TailnetSettings.objects.get(owner=user)
+    assert (saved.accelerator, saved.memory_gb, saved.gpu_memory_gb) == ("amd-vulkan", 64, 32)
+    expect(page.get_by_role("radio", name="AMD GPU (Vulkan)")).to_be_checked()
+    screenshot("hardware", of=page.locator("fieldset.hardware"))
+    screenshot("hardware", phone=True, of=page.locator("fieldset.hardware"))
+
+    big = LLM.objects.filter(kind="local", enabled=True, ram_required_gb__gt=32).order_by("-ram_required_gb").first()
+    assert big is not None
+    release = release_services.release_create(owner=user, name="local")
+    page.goto(f"/releases/{release.pk}/models/")
+    page.get_by_role("radio", name="Local", exact=True).check()
+    box = page.get_by_role("checkbox", name=big.name, exact=True)
+    box.check()
+    warning = page.locator("#memory-fit")
+    expect(warning).to_contain_text(f"{big.name} needs about {big.ram_required_gb} GB")
+    expect(warning).to_contain_text("AMD GPU (Vulkan), 32 GB of GPU memory")
+    expect(warning).to_be_in_viewport()
+    screenshot("too-big")
+    screenshot("too-big", phone=True, of=page.locator("#model-choices"))

@@ -230,3 +230,22 @@ def test_no_release_publishes_a_port_on_every_interface_or_the_lan() -> None:
                 assert ip.is_loopback or ip in tailnet, f"{kind}/{exposure} {path}: PublishPort={value}"
                 seen += 1
     assert seen >= 12, "no release published a port: the check above proved nothing"
+
+
+def test_speaches_fetches_the_chosen_model_on_its_first_start_without_holding_up_the_unit(tmp_path: Path) -> None:
+    """Speaches 0.8 downloads no model by itself (POST /v1/models/{id} does), so transcription would fail until
+    someone fetched one by hand: the unit fetches the model Open WebUI will ask for, detached, once it runs."""
+    import shlex
+
+    snapshot = example_snapshot("full", "port")
+    (addon,) = [a for a in snapshot["addons"] if a["id"] == "whisper"]
+    model = addon["variables"]["AUDIO_STT_MODEL"]
+    files = render(snapshot)
+    units, errors = generate(write(installed_units(files), tmp_path))
+    assert errors == []
+    (post,) = quadlet.parse(units["whisper.service"]).values("Service", "ExecStartPost")
+    assert post.startswith("-/usr/bin/podman exec --detach whisper ")
+    words = shlex.split(post.removeprefix("-"))
+    assert words[-3:-1] == ["sh", "-c"]
+    assert f"curl -fsS -X POST http://127.0.0.1:8000/v1/models/{model};" in words[-1]
+    assert unit_environment(files["openwebui.container"])["AUDIO_STT_MODEL"] == model
