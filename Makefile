@@ -29,10 +29,11 @@ run: install
 	$(BIN)/python manage.py demo_user
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# The real programs the tests drive: caddy, Podman 5's quadlet generator and Debian's chromium.
+# The real programs the tests drive: caddy, Podman 5's quadlet generator, the LiteLLM proxy and Debian's chromium.
 # (apt-get needs root; without it the tests that need them skip locally, and fail in CI.)
 tools:
 	scripts/install-tools || echo "warning: scripts/install-tools failed; tests needing caddy/quadlet will skip"
+	scripts/install-litellm-proxy || echo "warning: scripts/install-litellm-proxy failed; the LiteLLM proxy test will skip"
 	scripts/install-browser || echo "warning: scripts/install-browser failed; browser journeys will skip"
 
 # Install test dependencies and run the whole suite.

@@ -66,6 +66,23 @@ class Provider(models.Model):
     key_prefix = models.CharField(
         max_length=40, blank=True, help_text="The documented prefix of this provider's keys, when it has one."
     )
+    key_param = models.CharField(
+        max_length=60,
+        default="api_key",
+        validators=[RegexValidator(r"^[a-z][a-z0-9_]*$", "Use a LiteLLM parameter name, e.g. api_key.")],
+        help_text="The LiteLLM parameter the key fills (api_key; aws_secret_access_key; vertex_credentials).",
+    )
+    key_format = models.CharField(
+        max_length=30,
+        default="token",
+        choices=[("token", "A token on one line"), ("service-account-json", "A Google service-account JSON file")],
+    )
+    key_fields = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What a key of this provider needs besides the key itself (an endpoint, a region, ...), each "
+        "with the LiteLLM parameter it fills; see fixtures/schema/providers.schema.json.",
+    )
     website = models.URLField(blank=True)
     key_url = models.URLField(blank=True, help_text="Where a user creates a key.")
     description = models.TextField(blank=True)

@@ -138,10 +138,29 @@ class ProviderSerializer(serializers.ModelSerializer):
         help_text="api (an LLM API; needs a key), local (llama-cpp on your machine) or service (an add-on's key)."
     )
     configured = serializers.SerializerMethodField(help_text="Whether the caller holds a key for this provider.")
+    key_fields = serializers.JSONField(
+        read_only=True,
+        help_text="What a key of this provider needs besides the key itself (send them as a credential's "
+        "`key_fields`): each with name, label, help, required, secret, default, pattern and the LiteLLM "
+        "parameter it fills.",
+    )
 
     class Meta:
         model = Provider
-        fields = ["id", "name", "kind", "env_var", "needs_key", "key_prefix", "website", "key_url", "configured"]
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "env_var",
+            "needs_key",
+            "key_prefix",
+            "key_param",
+            "key_format",
+            "key_fields",
+            "website",
+            "key_url",
+            "configured",
+        ]
 
     def get_configured(self, provider: Provider) -> bool:
         return _configured(self, provider.id)

@@ -37,6 +37,12 @@ class CredentialAddForm(forms.ModelForm):
     """
 
     key = key_field()
+    key_fields = forms.JSONField(
+        required=False,
+        label="Key fields",
+        help_text='What the provider needs besides the key, by name, e.g. {"api_base": "https://x.openai.azure.com", '
+        '"api_version": "2024-10-21"} for Azure OpenAI (see the provider\'s key fields).',
+    )
     acting_user: Any = None  # set per request by CredentialAdmin.get_form
 
     class Meta:
@@ -59,11 +65,19 @@ class CredentialAddForm(forms.ModelForm):
                     provider=cleaned["provider"],
                     label=cleaned.get("label", ""),
                     value=cleaned.get("key", ""),
+                    fields=cleaned.get("key_fields") if isinstance(cleaned.get("key_fields"), dict) else None,
                 )
             except ValidationError as error:
-                self.add_error(
-                    None, ValidationError({"key" if name == "value" else name: messages for name, messages in error})
-                )
+                by_field: dict[str, list[str]] = {}
+                for name, messages in error:
+                    field = "key" if name == "value" else name
+                    if field.startswith(services.FIELD_ERROR_PREFIX):
+                        field, messages = (
+                            "key_fields",
+                            [f"{name.removeprefix(services.FIELD_ERROR_PREFIX)}: {m}" for m in messages],
+                        )
+                    by_field.setdefault(field, []).extend(messages)
+                self.add_error(None, ValidationError(by_field))
         return cleaned
 
     def _post_clean(self) -> None:
@@ -95,8 +109,14 @@ class CredentialAdmin(admin.ModelAdmin):
     list_filter = ["provider"]
     search_fields = ["secret_name", "label", "owner__username", "owner__email", "provider__name"]
     ordering = ["owner__username", "provider__name", "label"]
-    change_fields = ["owner", "provider", "label", "masked", "secret_name", "env_var", "created_at", "rotated_at"]
-    change_readonly_fields = ["owner", "provider", "masked", "secret_name", "env_var", "created_at", "rotated_at"]
+    change_fields = [
+        *("owner", "provider", "label", "masked", "key_settings", "key_secrets_masked"),
+        *("secret_name", "env_var", "created_at", "rotated_at"),
+    ]
+    change_readonly_fields = [
+        *("owner", "provider", "masked", "key_settings", "key_secrets_masked"),
+        *("secret_name", "env_var", "created_at", "rotated_at"),
+    ]
     actions = ["revoke"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Credential]:
@@ -115,7 +135,8 @@ class CredentialAdmin(admin.ModelAdmin):
         if obj is not None:
             return list(self.change_fields)
         # Staff who are not superusers add keys for themselves only.
-        return ["owner", "provider", "label", "key"] if request.user.is_superuser else ["provider", "label", "key"]
+        own = ["provider", "label", "key", "key_fields"]
+        return ["owner", *own] if request.user.is_superuser else own
 
     def get_readonly_fields(self, request: HttpRequest, obj: Credential | None = None) -> list[str]:
         return list(self.change_readonly_fields) if obj is not None else []
@@ -147,6 +168,7 @@ class CredentialAdmin(admin.ModelAdmin):
             provider=data["provider"],
             label=data["label"],
             value=data["key"],
+            fields=data.get("key_fields") or None,
             source=_source(request),
         )
         # The admin goes on with `obj` (history entry, redirect), so make it the saved row.

@@ -36,7 +36,14 @@ def _source(request: Request) -> AccessSource:
 
 def _as_drf(error: DjangoValidationError) -> serializers.ValidationError:
     if hasattr(error, "error_dict"):
-        return serializers.ValidationError(error.message_dict)
+        answer: dict[str, Any] = {}
+        for name, messages in error.message_dict.items():
+            if name.startswith(services.FIELD_ERROR_PREFIX):
+                # A key field's error sits where the request sent the field: under "key_fields".
+                answer.setdefault("key_fields", {})[name.removeprefix(services.FIELD_ERROR_PREFIX)] = messages
+            else:
+                answer[name] = messages
+        return serializers.ValidationError(answer)
     return serializers.ValidationError({"detail": error.messages})
 
 
@@ -87,6 +94,7 @@ class CredentialViewSet(
                 provider=data["provider"],
                 label=data.get("label", ""),
                 value=data["value"],
+                fields=data.get("key_fields"),
                 source=_source(self.request),
             )
         except DjangoValidationError as error:
@@ -130,7 +138,11 @@ class CredentialViewSet(
         body.is_valid(raise_exception=True)
         try:
             services.credential_rotate(
-                credential=credential, value=body.validated_data["value"], actor=request.user, source=_source(request)
+                credential=credential,
+                value=body.validated_data.get("value"),
+                fields=body.validated_data.get("key_fields"),
+                actor=request.user,
+                source=_source(request),
             )
         except DjangoValidationError as error:
             raise _as_drf(error) from None

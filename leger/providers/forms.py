@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from leger.catalog.models import Provider
 from leger.providers import validators
+from leger.providers.services import FIELD_ERROR_PREFIX
 
 # A secret is never rendered back into a page: not after an error, not ever.
 _KEY_WIDGET_ATTRS = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off", "class": "key-input"}
@@ -40,7 +42,63 @@ def label_field() -> forms.CharField:
     )
 
 
-class CredentialAddForm(forms.Form):
+def key_field_name(provider: Provider, name: str) -> str:
+    """The form field of one of a provider's key fields (kf-azure-api_base)."""
+    return f"kf-{provider.pk}-{name}"
+
+
+def _key_fields(form: forms.Form, provider: Provider, *, current: Mapping[str, str] | None = None) -> list[str]:
+    """Add the provider's key fields to ``form``; returns their form names."""
+    names = []
+    for spec in provider.key_fields or []:
+        name = key_field_name(provider, spec["name"])
+        attrs: dict[str, Any] = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
+        if spec.get("placeholder") or spec.get("default"):
+            attrs["placeholder"] = spec.get("placeholder") or spec["default"]
+        help_text = spec["help"]
+        if spec.get("secret"):
+            widget: forms.Widget = forms.PasswordInput(render_value=False, attrs=attrs)
+            if current and spec["name"] in current:
+                help_text = f"{help_text} Stored: {current[spec['name']]}. Leave empty to keep it."
+        else:
+            widget = forms.TextInput(attrs=attrs)
+        optional = "" if spec.get("required") else " (optional)"
+        form.fields[name] = forms.CharField(
+            label=f"{spec['label']}{optional}",
+            required=False,
+            strip=not spec.get("secret"),
+            help_text=help_text,
+            widget=widget,
+            initial=None if spec.get("secret") else (current or {}).get(spec["name"], spec.get("default", "")),
+        )
+        names.append(name)
+    return names
+
+
+class KeyFieldsMixin:
+    """Forms that carry a provider's key fields: what the service gets, and its errors put back on them."""
+
+    fields: dict[str, forms.Field]
+    cleaned_data: dict[str, Any]
+
+    def key_fields_of(self, provider: Provider) -> dict[str, str]:
+        return {
+            spec["name"]: self.cleaned_data.get(key_field_name(provider, spec["name"])) or ""
+            for spec in provider.key_fields or []
+        }
+
+    def add_service_errors(self, error: ValidationError, provider: Provider | None) -> None:
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)  # type: ignore[attr-defined]
+            return
+        for name, messages in error.message_dict.items():
+            field = name
+            if provider is not None and name.startswith(FIELD_ERROR_PREFIX):
+                field = key_field_name(provider, name.removeprefix(FIELD_ERROR_PREFIX))
+            self.add_error(field if field in self.fields else None, messages)  # type: ignore[attr-defined]
+
+
+class CredentialAddForm(KeyFieldsMixin, forms.Form):
     provider = forms.ChoiceField(label="Provider", error_messages={"required": "Choose the provider this key is for."})
     label = label_field()
     value = key_field()
@@ -48,6 +106,12 @@ class CredentialAddForm(forms.Form):
     def __init__(self, *args: Any, providers: Iterable[Provider], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.providers = {provider.pk: provider for provider in providers}
+        # Every provider's key fields, each group shown only while its provider is chosen (providers.js).
+        self.key_field_groups = [
+            (provider, [self[name] for name in _key_fields(self, provider)])
+            for provider in self.providers.values()
+            if provider.key_fields
+        ]
         grouped: dict[str, list[tuple[str, str]]] = {}
         for provider in self.providers.values():
             title = _GROUP_TITLES.get(provider.kind, provider.get_kind_display())
@@ -72,5 +136,17 @@ class CredentialRenameForm(forms.Form):
     label = label_field()
 
 
-class CredentialReplaceForm(forms.Form):
+class CredentialReplaceForm(KeyFieldsMixin, forms.Form):
     value = key_field("New key")
+
+    def __init__(self, *args: Any, credential: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        provider = credential.provider
+        current = {**(credential.key_settings or {}), **(credential.key_secrets_masked or {})}
+        self.key_field_names = _key_fields(self, provider, current=current)
+        if self.key_field_names:
+            self.fields["value"].help_text = "Leave empty to keep the key and change only the fields below."
+
+    @property
+    def key_bound_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.key_field_names]

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 KEYED_PROVIDER_KINDS = (Provider.Kind.API, Provider.Kind.SERVICE)
 
 SECRET_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+# Between a key's secret name and one of its secret fields; a key's own name is a slug, with single underscores.
+FIELD_SEPARATOR = "__"
 # What the leger CLI's secrets API accepts as a name (letters, digits, '_' and '-', at most 64).
 NAMED_SECRET_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -54,6 +56,13 @@ class Credential(models.Model):
     env_var = models.CharField(
         max_length=100, editable=False, help_text="The environment variable this key fills, from the catalog."
     )
+    # What the provider's key needs besides the key itself (its catalog key_fields): an Azure endpoint and API
+    # version, a Bedrock access key ID and region, a Vertex project and location.
+    key_settings = models.JSONField(
+        default=dict, blank=True, editable=False, help_text="The key's plain fields (endpoint, region, ...)."
+    )
+    key_secrets = EncryptedTextField(blank=True, help_text="The key's secret fields, one encrypted JSON object.")
+    key_secrets_masked = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     rotated_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="When the value was last replaced."
@@ -83,6 +92,11 @@ class Credential(models.Model):
             self.label = validators.clean_label(self.label)
         except ValidationError as error:
             raise ValidationError({"label": error.messages}) from None
+
+    def field_secret_name(self, field: str) -> str:
+        """The secret name one secret field of this key is delivered under (e.g. aws_secret_access_key__access_key_id);
+        a double underscore never occurs in a key's own secret name."""
+        return f"{self.secret_name}{FIELD_SEPARATOR}{field}"
 
     def reveal(self, *, actor: AbstractBaseUser, source: AccessSource) -> str:
         """The plaintext key, for the few code paths that must hand it out. Every call is audited."""

@@ -82,6 +82,23 @@ def secret_list(*, owner: AbstractBaseUser) -> list[SecretEntry]:
                 credential.version,
             ),
         )
+        # Each secret field of the key (Bedrock's access key ID) is its own secret, filling its own variable.
+        specs = {spec["name"]: spec for spec in credential.provider.key_fields or []}
+        for part in sorted(credential.key_secrets_masked or {}):
+            name = credential.field_secret_name(part)
+            entries.setdefault(
+                name,
+                SecretEntry(
+                    name,
+                    SecretKind.CREDENTIAL,
+                    specs.get(part, {}).get("env_var", ""),
+                    credential.provider_id,
+                    credential.label,
+                    credential.created_at,
+                    credential.rotated_at or credential.created_at,
+                    credential.version,
+                ),
+            )
     for setting in selection_secret_names(owner=owner):
         entries.setdefault(
             setting.name,

@@ -3,10 +3,30 @@ except from the token-only secrets endpoint, which builds its answer itself."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from leger.providers.models import Credential, SecretKind
 from leger.providers.selectors import key_providers
+
+
+class KeyFieldsField(serializers.DictField):
+    """What a provider's key needs besides the key itself, by field name. In: every field's value; out: the plain
+    ones as they are and the secret ones masked."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.CharField(allow_blank=True, trim_whitespace=False), **kwargs)
+
+    def get_attribute(self, instance: Credential) -> dict[str, str]:
+        return {**(instance.key_settings or {}), **(instance.key_secrets_masked or {})}
+
+
+KEY_FIELDS_HELP = (
+    "What the provider's key needs besides the key itself, by field name (GET /api/v1/providers/ lists each "
+    "provider's `key_fields`): Azure's `api_base` and `api_version`, Bedrock's `access_key_id` and `region`, "
+    "Vertex AI's `project` and `location`. Answers show plain fields as they are and secret ones masked."
+)
 
 
 class CredentialSerializer(serializers.ModelSerializer):
@@ -31,9 +51,22 @@ class CredentialSerializer(serializers.ModelSerializer):
         help_text="The key. Write-only: answers only ever show `masked`.",
     )
 
+    key_fields = KeyFieldsField(required=False, help_text=KEY_FIELDS_HELP)
+
     class Meta:
         model = Credential
-        fields = ["id", "provider", "label", "value", "masked", "secret_name", "env_var", "created_at", "rotated_at"]
+        fields = [
+            "id",
+            "provider",
+            "label",
+            "value",
+            "key_fields",
+            "masked",
+            "secret_name",
+            "env_var",
+            "created_at",
+            "rotated_at",
+        ]
         read_only_fields = ["id", "masked", "secret_name", "env_var", "created_at", "rotated_at"]
 
 
@@ -44,11 +77,13 @@ class CredentialLabelSerializer(serializers.Serializer):
 class CredentialValueSerializer(serializers.Serializer):
     value = serializers.CharField(
         write_only=True,
+        required=False,
         allow_blank=True,
         trim_whitespace=False,
         style={"input_type": "password"},
-        help_text="The new key.",
+        help_text="The new key; leave it out to change only some `key_fields`.",
     )
+    key_fields = KeyFieldsField(required=False, help_text="Fields to change; the others keep their value.")
 
 
 class SecretSerializer(serializers.Serializer):

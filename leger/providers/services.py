@@ -9,11 +9,13 @@ from Django's error reports (debug pages, error mails).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -27,6 +29,7 @@ from leger.catalog.models import Provider
 from leger.providers import crypto, rotation, usage, validators
 from leger.providers.audit import SYSTEM, AccessSource
 from leger.providers.models import (
+    FIELD_SEPARATOR,
     AuditEntry,
     Credential,
     InternalSecret,
@@ -56,6 +59,10 @@ def _audit(credential: Credential, *, action: str, actor: AbstractBaseUser | Non
         ip=source.ip,
         user_agent=source.user_agent,
     )
+
+
+# Errors about a provider's key field are keyed by this prefix and the field's name (field_api_base, ...).
+FIELD_ERROR_PREFIX = "field_"
 
 
 def _slug(text: str) -> str:
@@ -131,11 +138,13 @@ def _check_label_free(*, owner_id: int, provider: Provider, label: str, exclude_
 
 
 @sensitive_variables()
-def credential_check_new(*, owner: AbstractBaseUser, provider: Provider, label: str, value: str) -> str:
+def credential_check_new(
+    *, owner: AbstractBaseUser, provider: Provider, label: str, value: str, fields: Mapping[str, Any] | None = None
+) -> str:
     """Every rule a new key must pass, without saving; returns the cleaned label.
 
-    Raises a ValidationError keyed by field (provider, label, value). The admin
-    add form calls this from clean() so refusals appear next to its fields.
+    Raises a ValidationError keyed by field (provider, label, value, and ``field_<name>`` for each of the
+    provider's key fields). The admin add form calls this from clean() so refusals appear next to its fields.
     """
     errors: dict[str, list[str]] = {}
     if not provider_takes_key(provider):
@@ -149,6 +158,8 @@ def credential_check_new(*, owner: AbstractBaseUser, provider: Provider, label: 
             validators.validate_key_value(value, provider=provider)
         except ValidationError as error:
             errors["value"] = error.messages
+        _, _, field_errors = validators.clean_key_fields(provider, fields)
+        errors.update({f"{FIELD_ERROR_PREFIX}{name}": messages for name, messages in field_errors.items()})
     if not errors:
         try:
             _check_label_free(owner_id=owner.pk, provider=provider, label=label, exclude_pk=None)
@@ -166,10 +177,13 @@ def credential_create(
     provider: Provider,
     label: str,
     value: str,
+    fields: Mapping[str, Any] | None = None,
     source: AccessSource = SYSTEM,
 ) -> Credential:
-    """Store a new key for ``owner``; refuses bad input with field messages and saves nothing."""
-    label = credential_check_new(owner=owner, provider=provider, label=label, value=value)
+    """Store a new key for ``owner`` (with the provider's key ``fields`` by name); refuses bad input with field
+    messages and saves nothing."""
+    label = credential_check_new(owner=owner, provider=provider, label=label, value=value, fields=fields)
+    plain, secret, _ = validators.clean_key_fields(provider, fields)
     try:
         with transaction.atomic():
             _lock_owner(owner.pk)
@@ -183,6 +197,7 @@ def credential_create(
                 masked=crypto.mask(value, provider.key_prefix),
                 secret_name=_free_secret_name(owner=owner, provider=provider, label=label),
                 env_var=provider.env_var,
+                **_key_field_columns(plain, secret),
             )
             _audit(credential, action=AuditEntry.Action.CREATED, actor=owner, source=source)
     except IntegrityError:
@@ -227,25 +242,64 @@ def credential_rename(
 
 
 @sensitive_variables()
+@sensitive_variables()
+def _key_field_columns(plain: Mapping[str, str], secret: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "key_settings": dict(plain),
+        "key_secrets": crypto.encrypt(json.dumps(dict(secret), sort_keys=True)) if secret else "",
+        "key_secrets_masked": {name: crypto.mask(text) for name, text in sorted(secret.items())},
+    }
+
+
+@sensitive_variables()
+def credential_key_secrets(credential: Credential) -> dict[str, str]:
+    """A key's secret fields in plaintext, for the code paths that hand them out (audited there)."""
+    return json.loads(crypto.decrypt(credential.key_secrets)) if credential.key_secrets else {}
+
+
+@sensitive_variables()
 def credential_rotate(
     *,
     credential: Credential,
-    value: str,
+    value: str | None,
+    fields: Mapping[str, Any] | None = None,
     actor: AbstractBaseUser | None = None,
     source: AccessSource = SYSTEM,
 ) -> Credential:
-    """Replace a key's value (after the user rotated it at the provider); name and label stay."""
-    try:
-        validators.validate_key_value(value, provider=credential.provider)
-    except ValidationError as error:
-        raise ValidationError({"value": error.messages}) from None
+    """Replace a key's value (after the user rotated it at the provider) and/or some of its key fields; name and
+    label stay. ``value`` None keeps the key itself; fields not given keep their stored value."""
+    provider = credential.provider
+    errors: dict[str, list[str]] = {}
+    if value is not None or not fields:
+        try:
+            validators.validate_key_value(value or "", provider=provider)
+        except ValidationError as error:
+            errors["value"] = error.messages
+    current = {**(credential.key_settings or {}), **credential_key_secrets(credential)}
+    plain, secret, field_errors = validators.clean_key_fields(provider, fields, current)
+    errors.update({f"{FIELD_ERROR_PREFIX}{name}": messages for name, messages in field_errors.items()})
+    if errors:
+        raise ValidationError(errors)
     with transaction.atomic():
         _lock_credential(credential)
-        credential.value = crypto.encrypt(value)
-        credential.masked = crypto.mask(value, credential.provider.key_prefix)
+        if value is not None:
+            credential.value = crypto.encrypt(value)
+            credential.masked = crypto.mask(value, provider.key_prefix)
+        for column, stored in _key_field_columns(plain, secret).items():
+            setattr(credential, column, stored)
         credential.rotated_at = timezone.now()
         credential.version = F("version") + 1
-        credential.save(update_fields=["value", "masked", "rotated_at", "version"])
+        credential.save(
+            update_fields=[
+                "value",
+                "masked",
+                "key_settings",
+                "key_secrets",
+                "key_secrets_masked",
+                "rotated_at",
+                "version",
+            ]
+        )
         credential.refresh_from_db(fields=["version"])
         _audit(credential, action=AuditEntry.Action.REPLACED, actor=actor or credential.owner, source=source)
     logger.info("credential %s (%s) value replaced", credential.pk, credential.secret_name)
@@ -399,6 +453,17 @@ def _audit_secret(
     )
 
 
+def _credential_of_field(owner: AbstractBaseUser, name: str) -> tuple[Credential, str] | None:
+    """The key and field a secret name like aws_secret_access_key__access_key_id stands for, if the key has it."""
+    base, separator, field = name.partition(FIELD_SEPARATOR)
+    if not separator:
+        return None
+    credential = Credential.objects.filter(owner=owner, secret_name=base).select_related("provider").first()
+    if credential is None or field not in (credential.key_secrets_masked or {}):
+        return None
+    return credential, field
+
+
 @sensitive_variables()
 def secret_reveal(
     *, owner: AbstractBaseUser, name: str, actor: AbstractBaseUser, source: AccessSource
@@ -417,6 +482,13 @@ def secret_reveal(
         return RevealedSecret(
             name, SecretKind.CREDENTIAL, credential_reveal(credential=credential, actor=actor, source=source)
         )
+    field_of = _credential_of_field(owner, name)
+    if field_of is not None:
+        credential, field = field_of
+        value = credential_key_secrets(credential)[field]
+        _audit(credential, action=AuditEntry.Action.READ, actor=actor, source=source)
+        logger.info("credential %s field %s read by user %s via %s", credential.pk, field, actor.pk, source.channel)
+        return RevealedSecret(name, SecretKind.CREDENTIAL, value)
     selection = selection_secret_get(owner=owner, name=name)
     if selection is not None:
         _audit_secret(
@@ -529,6 +601,16 @@ def secret_set(*, owner: AbstractBaseUser, name: str, value: str, source: Access
         except CredentialDeleted:
             raise SecretRefused("This key was deleted meanwhile; set it again.", code="secret_not_found") from None
         return SetSecret(name, SecretKind.CREDENTIAL, credential.version, credential.rotated_at, created=False)
+    field_of = _credential_of_field(owner, name)
+    if field_of is not None:
+        credential, field = field_of
+        try:
+            credential_rotate(credential=credential, value=None, fields={field: value}, actor=owner, source=source)
+        except ValidationError as error:
+            raise SecretRefused(" ".join(error.messages), code="invalid_secret_value") from None
+        except CredentialDeleted:
+            raise SecretRefused("This key was deleted meanwhile; set it again.", code="secret_not_found") from None
+        return SetSecret(name, SecretKind.CREDENTIAL, credential.version, credential.rotated_at, created=False)
     _refuse_generated(owner, name)
     now = timezone.now()
     with transaction.atomic():
@@ -560,7 +642,12 @@ def secret_set(*, owner: AbstractBaseUser, name: str, value: str, source: Access
 def secret_delete(*, owner: AbstractBaseUser, name: str, source: AccessSource) -> str:
     """Delete the owner's secret called ``name`` (a named secret, or a key by its secret name); returns its kind.
 
-    Raises SecretNotFound when there is none and SecretRefused for one Leger generated."""
+    Raises SecretNotFound when there is none and SecretRefused for one Leger generated or a part of a key."""
+    if _credential_of_field(owner, name) is not None:
+        raise SecretRefused(
+            f"{name} is part of a key on /providers, which needs it; delete the key itself, or set a new value.",
+            code="insufficient_permissions",
+        )
     credential = Credential.objects.filter(owner=owner, secret_name=name).first()
     if credential is not None:
         try:

@@ -6,8 +6,11 @@ too. Messages say what to change and never quote the submitted key.
 
 from __future__ import annotations
 
+import json
+import re
 import unicodedata
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
@@ -42,6 +45,9 @@ def validate_key_value(value: str, *, provider: Provider) -> None:
     value = value or ""
     if not value.strip():
         raise ValidationError(f"Paste your {provider.name} key; this field is empty.", code="key_empty")
+    if provider.key_format == "service-account-json":
+        _validate_service_account(value, provider=provider)
+        return
     if any(char.isspace() for char in value):
         raise ValidationError(
             "The key has spaces or line breaks in it. Paste the key alone, on one line, "
@@ -71,3 +77,68 @@ def validate_key_value(value: str, *, provider: Provider) -> None:
         raise ValidationError(
             f"This is too short to be a key for {provider.name}; paste the whole key.", code="key_too_short"
         )
+
+
+MAX_SERVICE_ACCOUNT_BYTES = 10 * 1024
+MAX_FIELD_LENGTH = 500
+
+
+@sensitive_variables()
+def _validate_service_account(value: str, *, provider: Provider) -> None:
+    """A Google service-account key file, pasted whole; the message never quotes it."""
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_SERVICE_ACCOUNT_BYTES:
+        raise ValidationError(
+            "This is larger than a service-account key file (10 KB at most); paste only the file's JSON.",
+            code="key_too_long",
+        )
+    try:
+        data = json.loads(value)
+    except ValueError:
+        raise ValidationError(
+            f"Paste the whole JSON key file of a service account ({provider.name}: Google Cloud console → IAM → "
+            "Service accounts → Keys → Add key → JSON), from its first { to its last }.",
+            code="key_not_json",
+        ) from None
+    missing = [name for name in ("client_email", "private_key") if not isinstance(data, dict) or not data.get(name)]
+    if not isinstance(data, dict) or data.get("type") != "service_account" or missing:
+        raise ValidationError(
+            'This JSON is not a service-account key file (it needs "type": "service_account", a client_email '
+            "and a private_key); download a JSON key for a service account and paste it whole.",
+            code="key_not_service_account",
+        )
+
+
+def clean_key_fields(
+    provider: Provider, given: Mapping[str, Any] | None, current: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
+    """The provider's key fields from ``given`` (by name), falling back to ``current`` then to each field's default:
+    (plain values, secret values, errors by field name). A message never quotes a secret field's value."""
+    specs = {spec["name"]: spec for spec in provider.key_fields or []}
+    given = dict(given or {})
+    errors: dict[str, list[str]] = {}
+    for name in sorted(set(given) - set(specs)):
+        known = ", ".join(sorted(specs)) or "none"
+        errors[name] = [f"{name} is not a field of {provider.name} keys (its fields: {known}); remove it."]
+    plain: dict[str, str] = {}
+    secret: dict[str, str] = {}
+    for name, spec in specs.items():
+        raw = given.get(name)
+        if raw is None or raw == "":
+            raw = (current or {}).get(name) or spec.get("default", "")
+        if not isinstance(raw, str):
+            errors[name] = [f"Send the {spec['label'].lower()} as text."]
+            continue
+        text = raw.strip()
+        if not text:
+            if spec.get("required"):
+                errors[name] = [f"Enter the {spec['label'].lower()} of your {provider.name} key. {spec['help']}"]
+            continue
+        if any(unicodedata.category(char) in _NOT_ON_ONE_LINE for char in text) or len(text) > MAX_FIELD_LENGTH:
+            errors[name] = [f"Write the {spec['label'].lower()} on one line, in at most {MAX_FIELD_LENGTH} characters."]
+            continue
+        pattern = spec.get("pattern")
+        if pattern and not re.fullmatch(pattern, text):
+            errors[name] = [spec.get("pattern_help") or f"This is not a valid {spec['label'].lower()}."]
+            continue
+        (secret if spec.get("secret") else plain)[name] = text
+    return plain, secret, errors

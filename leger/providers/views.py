@@ -102,16 +102,18 @@ def credential_add(request: HttpRequest) -> HttpResponse:
     groups = key_overview(owner=request.user)
     form = CredentialAddForm(request.POST, providers=_providers_of(groups))
     if form.is_valid():
+        provider = form.cleaned_data["provider"]
         try:
             credential = services.credential_create(
                 owner=request.user,
-                provider=form.cleaned_data["provider"],
+                provider=provider,
                 label=form.cleaned_data["label"],
                 value=form.cleaned_data["value"],
+                fields=form.key_fields_of(provider),
                 source=_source(request),
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            form.add_service_errors(error, provider)
         else:
             notice = (
                 f"Saved your {credential.provider.name} key “{credential.label}” as secret "
@@ -163,20 +165,26 @@ def credential_rename(request: HttpRequest, pk: int) -> HttpResponse:
 def credential_replace(request: HttpRequest, pk: int) -> HttpResponse:
     credential = credential_get(owner=request.user, id=pk)
     if request.method == "POST":
-        form = CredentialReplaceForm(request.POST, auto_id=_ids_for(credential))
+        form = CredentialReplaceForm(request.POST, auto_id=_ids_for(credential), credential=credential)
         if form.is_valid():
+            # An empty field keeps what is stored: the key itself, or a field.
+            fields = {name: value for name, value in form.key_fields_of(credential.provider).items() if value}
             try:
                 services.credential_rotate(
-                    credential=credential, value=form.cleaned_data["value"], actor=request.user, source=_source(request)
+                    credential=credential,
+                    value=form.cleaned_data["value"] or (None if fields else ""),
+                    fields=fields,
+                    actor=request.user,
+                    source=_source(request),
                 )
             except ValidationError as error:
-                form.add_error(None, error)
+                form.add_service_errors(error, credential.provider)
             except services.CredentialDeleted:
                 return _key_deleted(request)
             else:
                 return _row_saved(request, credential, "Key replaced; the next release uses the new one.")
     else:
-        form = CredentialReplaceForm(auto_id=_ids_for(credential))
+        form = CredentialReplaceForm(auto_id=_ids_for(credential), credential=credential)
     context = {"credential": credential, "form": form}
     return render(request, template_for(request, "providers/credential_replace.html", "form"), context)
 

@@ -540,9 +540,10 @@ def plan_release(snapshot: Snapshot) -> ReleasePlan:
         plan.secrets = _secret_uses(service)
         if sid == "litellm":
             plan.secrets += [
-                _credential_use(f"provider {m['provider']}", m["credential"])
+                _credential_use(f"provider {m['provider']}", credential)
                 for m in snapshot["models"]
                 if m["kind"] == "cloud"
+                for credential in [m["credential"], *m["param_secrets"]]
             ]
         if sid == "openwebui":
             for addon in snapshot["addons"]:
@@ -593,7 +594,15 @@ def plan_release(snapshot: Snapshot) -> ReleasePlan:
     litellm_models: list[dict[str, Any]] = []
     for model in sorted(snapshot["models"], key=lambda m: m["id"]):
         if model["kind"] == "cloud":
-            params = {"model": model["litellm_model"], "api_key": f"os.environ/{model['credential']['env_var']}"}
+            # As LiteLLM reads each provider: the key under its parameter (api_key; Bedrock's
+            # aws_secret_access_key; Vertex's vertex_credentials), the key's plain fields as they are, its secret
+            # fields from their own variables.
+            params = {
+                "model": model["litellm_model"],
+                model["key_param"]: f"os.environ/{model['credential']['env_var']}",
+                **model["params"],
+                **{secret["param"]: f"os.environ/{secret['env_var']}" for secret in model["param_secrets"]},
+            }
         else:
             # llama-swap speaks the OpenAI API and starts the model named in the request.
             params = {

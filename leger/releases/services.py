@@ -300,9 +300,27 @@ def _resolve_model(llm: LLM, item: Mapping[str, Any], world: World, problems: li
             return None
     else:
         chosen = keys[0]  # the oldest: adding a second key later does not change what a draft uses
+    missing = missing_key_fields(chosen)
+    if missing:
+        problems.append(
+            f"{llm.name}: your {offering.provider.name} key “{chosen.label}” lacks its {_names(missing)}, which "
+            "LiteLLM needs to call it; add them on /providers (Replace the key)."
+        )
+        return None
     return ResolvedModel(
         llm=llm, provider_id=offering.provider_id, litellm_model=offering.litellm_model, credential=chosen
     )
+
+
+def missing_key_fields(credential: Credential) -> list[str]:
+    """The required key fields of the credential's provider that it does not hold (a key saved before its provider
+    needed them), by label."""
+    held = {*(credential.key_settings or {}), *(credential.key_secrets_masked or {})}
+    return [
+        spec["label"].lower()
+        for spec in credential.provider.key_fields or []
+        if spec.get("required") and spec["name"] not in held
+    ]
 
 
 # --- step 2: marketplace selections -------------------------------------------------------------------------------
@@ -661,13 +679,31 @@ def _snapshot_model(model: ResolvedModel) -> CloudModel | LocalModel:
             "mode": local_mode(llm),
         }
     assert model.credential is not None and model.provider_id is not None
+    credential = model.credential
+    specs = {spec["name"]: spec for spec in credential.provider.key_fields or []}
     return {
         "id": llm.pk,
         "name": llm.name,
         "kind": "cloud",
         "provider": model.provider_id,
         "litellm_model": model.litellm_model,
-        "credential": {"secret": model.credential.secret_name, "env_var": model.credential.env_var},
+        "credential": {"secret": credential.secret_name, "env_var": credential.env_var},
+        # The rest of what LiteLLM needs to call this provider: plain values as they are, secret ones by name.
+        "key_param": credential.provider.key_param,
+        "params": {
+            specs[name]["litellm_param"]: value
+            for name, value in sorted((credential.key_settings or {}).items())
+            if name in specs
+        },
+        "param_secrets": [
+            {
+                "secret": credential.field_secret_name(name),
+                "env_var": specs[name]["env_var"],
+                "param": specs[name]["litellm_param"],
+            }
+            for name in sorted(credential.key_secrets_masked or {})
+            if name in specs
+        ],
     }
 
 

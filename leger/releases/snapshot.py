@@ -158,6 +158,12 @@ class Credential(TypedDict):
     env_var: str  # the variable it fills
 
 
+class ParamSecret(TypedDict):
+    secret: str  # a secret field of the key (Bedrock's access key ID), delivered as its own Podman secret
+    env_var: str  # the variable it fills in LiteLLM's container
+    param: str  # the LiteLLM parameter that reads it (os.environ/ENV_VAR)
+
+
 class CloudModel(TypedDict):
     id: str
     name: str
@@ -165,6 +171,9 @@ class CloudModel(TypedDict):
     provider: str
     litellm_model: str
     credential: Credential
+    key_param: str  # the LiteLLM parameter the key fills: api_key, aws_secret_access_key, vertex_credentials
+    params: dict[str, str]  # the key's plain fields by LiteLLM parameter (api_base, api_version, aws_region_name)
+    param_secrets: list[ParamSecret]
 
 
 class LocalModel(TypedDict):
@@ -227,6 +236,8 @@ _ENV = {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$"}
 _CATALOG_ID = {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]*$", "maxLength": 100}
 _SECRET_NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*$", "maxLength": 253}
 _PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
+# A parameter of a model in LiteLLM's model_list (api_key, api_base, aws_region_name, ...).
+_PARAM = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "maxLength": 60}
 _LABEL = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 _DOMAIN = "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$"
 _IPV4 = "^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$"
@@ -400,6 +411,19 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
                                 "provider": _CATALOG_ID,
                                 "litellm_model": {"type": "string", "pattern": "^[A-Za-z0-9._:@/-]+$"},
                                 "credential": _CREDENTIAL,
+                                "key_param": _PARAM,
+                                "params": {
+                                    "type": "object",
+                                    "propertyNames": _PARAM,
+                                    "additionalProperties": {"type": "string", "pattern": _ONE_LINE, "maxLength": 500},
+                                },
+                                "param_secrets": {
+                                    "type": "array",
+                                    "items": _obj(
+                                        ["secret", "env_var", "param"],
+                                        {"secret": _SECRET_NAME, "env_var": _ENV, "param": _PARAM},
+                                    ),
+                                },
                             },
                         ),
                         _when_kind(
@@ -523,6 +547,10 @@ def upgrade_snapshot(data: Any) -> Any:
     for model in upgraded.get("models") or []:
         if isinstance(model, dict) and model.get("kind") == "local":
             model.setdefault("mode", "chat")
+        elif isinstance(model, dict):
+            model.setdefault("key_param", "api_key")
+            model.setdefault("params", {})
+            model.setdefault("param_secrets", [])
     return upgraded
 
 
@@ -779,6 +807,9 @@ EXAMPLE_CLOUD_MODELS: list[CloudModel] = [
         "provider": "anthropic",
         "litellm_model": "anthropic/claude-3.5-haiku",
         "credential": {"secret": "anthropic-api-key", "env_var": "ANTHROPIC_API_KEY"},
+        "key_param": "api_key",
+        "params": {},
+        "param_secrets": [],
     },
     {
         "id": "gpt-4o-mini",
@@ -787,6 +818,9 @@ EXAMPLE_CLOUD_MODELS: list[CloudModel] = [
         "provider": "openai",
         "litellm_model": "openai/gpt-4o-mini",
         "credential": {"secret": "openai-api-key", "env_var": "OPENAI_API_KEY"},
+        "key_param": "api_key",
+        "params": {},
+        "param_secrets": [],
     },
 ]
 EXAMPLE_LOCAL_MODELS: list[LocalModel] = [

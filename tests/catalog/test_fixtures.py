@@ -131,7 +131,14 @@ LOCAL_FILE_CORRECTED = {
 LOCAL_QUANTIZATION_CORRECTED = {"qwen3-0.6b", "qwen3-1.7b"}
 
 # The provider key variables LiteLLM really reads.
-ENV_VAR_CORRECTED = {"alibabacloud": "DASHSCOPE_API_KEY", "azure": "AZURE_API_KEY"}
+# The variable the key itself fills, where LiteLLM reads another than the reference names: Bedrock's key is the
+# secret access key (its ID is a key field of its own), Vertex AI's the service-account file's JSON.
+ENV_VAR_CORRECTED = {
+    "alibabacloud": "DASHSCOPE_API_KEY",
+    "azure": "AZURE_API_KEY",
+    "aws-bedrock": "AWS_SECRET_ACCESS_KEY",
+    "vertex-ai": "VERTEX_CREDENTIALS",
+}
 CAPABILITY_RENAMED = {"tool_calling": "tool-calling", "function_execution": "tool-calling"}
 
 

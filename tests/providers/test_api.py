@@ -13,7 +13,17 @@ from .conftest import a_key
 
 pytestmark = pytest.mark.django_db
 
-CREDENTIAL_FIELDS = {"id", "provider", "label", "masked", "secret_name", "env_var", "created_at", "rotated_at"}
+CREDENTIAL_FIELDS = {
+    "id",
+    "provider",
+    "label",
+    "masked",
+    "key_fields",
+    "secret_name",
+    "env_var",
+    "created_at",
+    "rotated_at",
+}
 
 
 def token_client(token: str) -> APIClient:
