@@ -131,7 +131,7 @@ def clean_key_fields(
         text = raw.strip()
         if not text:
             if spec.get("required"):
-                errors[name] = [f"Enter the {spec['label'].lower()} of your {provider.name} key. {spec['help']}"]
+                errors[name] = [f"Enter the {spec['label'].lower()} of your {provider.name} key."]
             continue
         if any(unicodedata.category(char) in _NOT_ON_ONE_LINE for char in text) or len(text) > MAX_FIELD_LENGTH:
             errors[name] = [f"Write the {spec['label'].lower()} on one line, in at most {MAX_FIELD_LENGTH} characters."]

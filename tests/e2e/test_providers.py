@@ -146,3 +146,38 @@ def test_the_rename_and_replace_forms_label_their_own_fields(signed_in: Page, us
     page.get_by_role("link", name="Replace key “work”").click()
     expect(page.get_by_label("New key")).to_be_focused()
     assert duplicate_ids(page) == []
+
+
+def test_a_provider_that_needs_more_than_a_key_asks_for_each_field_only_when_chosen(
+    signed_in: Page, user: User, catalog, screenshot
+) -> None:
+    page = signed_in
+    page.goto("/providers/")
+    azure_fields = page.locator("[data-key-fields-for='azure']")
+    bedrock_fields = page.locator("[data-key-fields-for='aws-bedrock']")
+    expect(azure_fields).to_be_hidden()
+    page.get_by_label("Provider", exact=True).select_option("azure")
+    expect(azure_fields).to_be_visible()
+    expect(bedrock_fields).to_be_hidden()
+    expect(page.get_by_label("API version")).to_have_value("2024-10-21")
+    key = secrets.token_hex(16)
+    page.get_by_label("Key", exact=True).fill(key)
+    page.get_by_role("button", name="Save key").click()
+    # The endpoint is missing: said next to it, the key asked for again, the version kept.
+    endpoint = page.get_by_label("Endpoint")
+    expect(page.get_by_text("Enter the endpoint of your Azure OpenAI key")).to_be_visible()
+    expect(page.get_by_text("Enter the endpoint of your Azure OpenAI key")).to_be_in_viewport()
+    expect(page.get_by_label("API version")).to_have_value("2024-10-21")
+    assert key not in what_the_page_holds(page)
+    screenshot("azure-refused", of=page.locator("#add-key"))
+    endpoint.fill("https://leger-test.openai.azure.com")
+    page.get_by_label("Key", exact=True).fill(key)
+    page.get_by_role("button", name="Save key").click()
+    expect(page.get_by_role("status").filter(has_text="Saved your Azure OpenAI key")).to_be_visible()
+    saved = Credential.objects.get(owner=user, provider_id="azure")
+    assert saved.key_settings == {"api_base": "https://leger-test.openai.azure.com", "api_version": "2024-10-21"}
+    expect(page.locator(f"#credential-{saved.pk}")).to_contain_text("https://leger-test.openai.azure.com")
+    screenshot("azure-saved", of=page.locator(f"#credential-{saved.pk}"))
+    page.get_by_label("Provider", exact=True).select_option("aws-bedrock")
+    expect(bedrock_fields).to_be_visible()
+    screenshot("bedrock-fields", phone=True, of=page.locator("#add-key"))
