@@ -249,3 +249,160 @@ def test_speaches_fetches_the_chosen_model_on_its_first_start_without_holding_up
     assert words[-3:-1] == ["sh", "-c"]
     assert f"curl -fsS -X POST http://127.0.0.1:8000/v1/models/{model};" in words[-1]
     assert unit_environment(files["openwebui.container"])["AUDIO_STT_MODEL"] == model
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate and key for a stand-in that, like Cockpit, serves HTTPS with its own certificate."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stand-in")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "standin.crt", directory / "standin.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def _stand_ins(services: list[dict], directory: Path) -> tuple[dict[str, int], list]:
+    """One loopback server per routed service, answering with its id and the path and host it was asked for."""
+    import json
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    ports: dict[str, int] = {}
+    servers = []
+    cert, key = _self_signed(directory)
+    for service in services:
+
+        class Handler(BaseHTTPRequestHandler):
+            sid = service["id"]
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                body = json.dumps({"service": self.sid, "path": self.path, "host": self.headers["Host"]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if service["upstream_tls"]:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        ports[service["id"]] = server.server_address[1]
+        servers.append(server)
+    return ports, servers
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("exposure", ["port", "path", "subdomain"])
+def test_caddy_runs_the_release_caddyfile_and_proxies_each_route_to_its_service(tmp_path: Path, exposure: str) -> None:
+    """`caddy run` with the release's Caddyfile, changed only to listen on loopback over plain HTTP (no
+    certificate to obtain) and to send each upstream to a loopback stand-in of its service: every exposed
+    route reaches its own service, with the path that service is asked for (path exposure strips the prefix),
+    HTTPS upstreams (Cockpit) included; anything else reaches Open WebUI or a 404."""
+    import time
+
+    import httpx
+
+    from leger.releases.rendering import route_host
+
+    snapshot = example_snapshot("full", exposure)
+    caddyfile = render(snapshot)["Caddyfile"]
+    by_id = {service["id"]: service for service in containers(snapshot)}
+    routes = [route for route in snapshot["routes"] if route["exposed"]]
+    ports, servers = _stand_ins([by_id[route["service"]] for route in routes], tmp_path)
+    listen: dict[int, int] = {}  # the release's port -> the loopback port it listens on in the test
+
+    def site(match: re.Match[str]) -> str:
+        host, port = match.group(1), int(match.group(2) or 443)
+        listen.setdefault(port, _free_port())
+        return f"http://{host}:{listen[port]} {{"
+
+    adapted = re.sub(r"^https://([a-z0-9.-]+)(?::(\d+))? \{$", site, caddyfile, flags=re.M)
+    adapted = re.sub(
+        r"reverse_proxy (https://)?([a-z][a-z0-9-]*):\d+",
+        lambda m: f"reverse_proxy {m.group(1) or ''}127.0.0.1:{ports[m.group(2)]}",
+        adapted,
+    )
+    adapted = adapted.replace("{\n\tauto_https disable_redirects\n}", "{\n\tadmin off\n\tauto_https off\n}", 1)
+    if "auto_https off" not in adapted:
+        adapted = "{\n\tadmin off\n\tauto_https off\n}\n" + adapted
+    assert listen and all(port in adapted for port in map(str, ports.values()))
+    (tmp_path / "Caddyfile").write_text(adapted)
+    process = subprocess.Popen(
+        [caddy_binary(), "run", "--config", str(tmp_path / "Caddyfile"), "--adapter", "caddyfile"],
+        env={**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+
+        def get(host: str, port: int, path: str) -> httpx.Response:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    return httpx.get(f"http://127.0.0.1:{listen[port]}{path}", headers={"Host": host}, timeout=5)
+                except httpx.ConnectError:
+                    assert process.poll() is None, process.communicate()[0]
+                    assert time.monotonic() < deadline, "caddy never listened"
+                    time.sleep(0.2)
+
+        for route in routes:
+            host = route_host(snapshot, route)
+            if exposure == "port":
+                answer, sent = get(host, route["port"], "/probe?q=1"), "/probe?q=1"
+            elif exposure == "path" and route["path"] != "/":
+                answer, sent = get(host, 443, f"{route['path']}/probe?q=1"), "/probe?q=1"
+                # The bare prefix redirects to the prefix with a slash.
+                bare = get(host, 443, route["path"])
+                assert bare.status_code in (301, 302, 307, 308) and bare.headers["Location"] == f"{route['path']}/"
+            else:
+                answer, sent = get(host, 443, "/probe?q=1"), "/probe?q=1"
+            assert answer.status_code == 200, (route["service"], answer.text)
+            seen = answer.json()
+            assert (seen["service"], seen["path"]) == (route["service"], sent), route
+            assert seen["host"].split(":")[0] == host, "the service sees the name the user typed"
+        if exposure == "path":
+            other = get(f"{snapshot['tailnet']['machine']}.{snapshot['tailnet']['domain']}", 443, "/elsewhere")
+            assert other.json()["service"] == "openwebui"
+        else:
+            unknown = get("someone-else.example", next(iter(listen)), "/")
+            assert unknown.status_code in (200, 404) and "service" not in unknown.text
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        for server in servers:
+            server.shutdown()
