@@ -7,6 +7,7 @@ can look for them in every byte a release produces.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -37,10 +38,24 @@ def catalog(db: None) -> None:
     load_catalog_copy()
 
 
+# What a person enters for the key fields a provider needs besides the key (an endpoint, an access key ID, ...).
+KEY_FIELD_SAMPLES = {
+    "api_base": "https://leger-test.openai.azure.com",
+    "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+    "project": "leger-test-123",
+}
+SERVICE_ACCOUNT = json.dumps(
+    {"type": "service_account", "client_email": "leger@leger-test-123.iam.gserviceaccount.com", "private_key": "k"}
+)
+
+
 def add_key(user: User, provider_id: str, *, label: str = "main", prefix: str = "") -> tuple[Credential, str]:
     provider = Provider.objects.get(pk=provider_id)
     value = a_key(prefix or provider.key_prefix or "key-")
-    return credential_create(owner=user, provider=provider, label=label, value=value), value
+    if provider.key_format == "service-account-json":
+        value = SERVICE_ACCOUNT
+    fields = {spec["name"]: KEY_FIELD_SAMPLES[spec["name"]] for spec in provider.key_fields if "default" not in spec}
+    return credential_create(owner=user, provider=provider, label=label, value=value, fields=fields), value
 
 
 def add_tailnet(user: User, *, exposure: str = "port", custom_domain: str = "") -> None:
