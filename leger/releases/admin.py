@@ -36,7 +36,7 @@ class InfrastructureServiceAdmin(admin.ModelAdmin):
         ),
         (
             "Secrets and wiring",
-            {"fields": ["secrets", "config_files", "openwebui_env", "openwebui_secrets", "preload"]},
+            {"fields": ["secrets", "config_files", "openwebui_env", "openwebui_secrets", "preload", "base_path"]},
         ),
     ]
 

@@ -152,6 +152,7 @@ def infrastructure_fields(data: dict[str, Any]) -> dict[str, Any]:
         "openwebui_env": data.get("openwebui_env", {}),
         "openwebui_secrets": data.get("openwebui_secrets", []),
         "preload": data.get("preload"),
+        "base_path": data.get("base_path"),
         "order": data.get("order", 0),
     }
 

@@ -86,6 +86,11 @@ class InfrastructureService(models.Model):
     openwebui_secrets = models.JSONField(
         default=list, blank=True, help_text="Secrets Open WebUI needs to reach this add-on."
     )
+    base_path = models.JSONField(
+        null=True,
+        blank=True,
+        help_text='How it lives below a path: {"mode": "strip" | "keep" | "none", "env": …, "format": "…{path}…"}.',
+    )
     preload = models.JSONField(
         null=True,
         blank=True,

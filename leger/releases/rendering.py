@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -52,6 +53,7 @@ from leger.releases.snapshot import (
     ServiceSpec,
     Snapshot,
     containers,
+    keeps_path,
     validate_snapshot,
 )
 
@@ -165,6 +167,14 @@ def unit_text(value: Any) -> str:
     return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def ini_value(value: Any) -> str:
+    """A value on one line of an INI file (cockpit.conf): refuses a line break, which would start a new key."""
+    text = str(value)
+    if re.search(r"[\x00-\x1f\x7f]", text):
+        raise RenderError(f"{text!r} must fit on one line of an INI file")
+    return text
+
+
 def unit_value(value: Any) -> str:
     """A single-argument value quadlet copies into the command line as-is (HealthCmd=): ``%``/``$`` escaped."""
     text = str(value)
@@ -252,6 +262,7 @@ def make_environment() -> Environment:
         env_value=env_value,
         to_yaml=to_yaml,
         caddy_token=caddy_token,
+        ini_value=ini_value,
     )
     return env
 
@@ -412,6 +423,8 @@ def _caddy(snapshot: Snapshot, by_id: Mapping[str, ServiceSpec]) -> tuple[list[C
             "upstream": _upstream(service),
             "tls": service["upstream_tls"],
             "websocket": route["websocket"],
+            # A service told its path serves below it, so the prefix is passed on rather than stripped.
+            "keep_path": keeps_path(service),
         }
 
     sites: list[CaddySite] = []
@@ -472,9 +485,23 @@ def _openwebui_env(snapshot: Snapshot, by_id: Mapping[str, ServiceSpec], urls: M
     for addon in sorted(snapshot["addons"], key=lambda a: a["id"]):
         values: dict[str, Scalar] = {**addon["slot_variables"], **addon["variables"]}
         if addon["container"]:
-            values.update(addon["container"]["openwebui_env"])
+            values.update(_internal_urls(snapshot, addon["container"]))
         addons.extend((addon["name"], name, env_value(values[name])) for name in sorted(values))
     return OpenWebUIEnv(sorted(fixed.items()), chosen, addons)
+
+
+def _internal_urls(snapshot: Snapshot, service: ServiceSpec) -> dict[str, str]:
+    """What Open WebUI needs to reach an add-on; a service that serves only below its path (Jupyter with a
+    base_url) is reached there by the stack's own clients too."""
+    values = dict(service["openwebui_env"])
+    path = below_path(snapshot, service["id"])
+    if path and service["base_path"] and service["base_path"].get("internal"):
+        root = f"http://{service['id']}:{service['port']}"
+        values = {
+            name: f"{root}{path}{value[len(root) :]}" if value.startswith(root) else value
+            for name, value in values.items()
+        }
+    return values
 
 
 def _secret_uses(service: ServiceSpec) -> list[SecretUse]:
@@ -500,6 +527,16 @@ def _dedupe_secrets(uses: Iterable[SecretUse]) -> list[SecretUse]:
 
 # A model id a download endpoint takes (Systran/faster-whisper-small): nothing a shell would read.
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)?")
+
+
+def below_path(snapshot: Snapshot, service_id: str) -> str:
+    """The path a service is served below (``/litellm``), when exposure is by path and it is exposed; else ""."""
+    if snapshot["tailnet"]["exposure"] != "path":
+        return ""
+    for route in snapshot["routes"]:
+        if route["service"] == service_id and route["exposed"] and route["path"] != "/":
+            return route["path"]
+    return ""
 
 
 def plan_release(snapshot: Snapshot) -> ReleasePlan:
@@ -536,7 +573,12 @@ def plan_release(snapshot: Snapshot) -> ReleasePlan:
             plan.wants.extend(container_unit(name) for name in routed)
             plan.publish = caddy_publish
         plan.after = [*plan.requires, *plan.wants]
-        plan.environment = sorted(service["environment"].items())
+        environment = dict(service["environment"])
+        path = below_path(snapshot, sid)
+        if path and service["base_path"] and service["base_path"].get("env"):
+            # The service is told the path it is served below (LiteLLM's SERVER_ROOT_PATH, Jupyter's base_url).
+            environment[service["base_path"]["env"]] = service["base_path"]["format"].replace("{path}", path)
+        plan.environment = sorted(environment.items())
         plan.secrets = _secret_uses(service)
         if sid == "litellm":
             plan.secrets += [
@@ -677,7 +719,7 @@ def llama_swap_config(plan: ReleasePlan) -> dict[str, Any]:
 
 def searxng_settings(plan: ReleasePlan) -> dict[str, Any]:
     searxng = next(p.service for p in plan.containers if p.service["id"] == "searxng")
-    return {
+    settings: dict[str, Any] = {
         "use_default_settings": True,
         # The secret key comes from SEARXNG_SECRET (a Podman secret), never from this file.
         "server": {
@@ -690,6 +732,33 @@ def searxng_settings(plan: ReleasePlan) -> dict[str, Any]:
         # Open WebUI queries /search?format=json; SearXNG answers 403 unless JSON is enabled.
         "search": {"formats": ["html", "json"], "safe_search": 0},
     }
+    if "searxng" in plan.urls:
+        # Its links and redirects; below a path, SearXNG also takes the path off requests itself.
+        settings["server"]["base_url"] = plan.urls["searxng"].rstrip("/") + "/"
+    return settings
+
+
+def cockpit_settings(plan: ReleasePlan) -> dict[str, dict[str, str]]:
+    """cockpit.conf for the bastion container: its default (log in over SSH, the image's own auth command),
+    the address browsers use (websocket origin check) and, below a path, its UrlRoot."""
+    settings: dict[str, dict[str, str]] = {
+        "WebService": {
+            "ProtocolHeader": "X-Forwarded-Proto",
+            "LoginTitle": f"{plan.snapshot['tailnet']['machine']}: log in to host.containers.internal",
+            "RequireHost": "true",
+        },
+        "Negotiate": {"action": "none"},
+        "Basic": {"Command": "/container/cockpit-auth-ssh-key"},
+        "Ssh-Login": {"Command": "/container/cockpit-auth-ssh-key"},
+    }
+    url = plan.urls.get("cockpit")
+    if url:
+        parts = urlsplit(url)
+        settings["WebService"]["Origins"] = f"{parts.scheme}://{parts.netloc}"
+        path = below_path(plan.snapshot, "cockpit")
+        if path:
+            settings["WebService"]["UrlRoot"] = f"{path}/"
+    return settings
 
 
 # --- entry point ----------------------------------------------------------------------------------------------
@@ -729,6 +798,7 @@ def render(snapshot: Snapshot) -> dict[str, str]:
     documents = {"litellm": litellm_config(plan), "llama-swap": llama_swap_config(plan)}
     if any(p.service["id"] == "searxng" for p in plan.containers):
         documents["searxng"] = searxng_settings(plan)
+    documents["cockpit"] = cockpit_settings(plan)
     for container in plan.containers:
         sid = container.service["id"]
         for template_path, path, mount in container.config_files:

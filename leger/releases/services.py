@@ -345,8 +345,8 @@ def addon_variables(selection: Selection, *, step3: Collection[str] | None = Non
     if service.slot is not None:
         values.update({k: v for k, v in (service.slot.fixed_values or {}).items() if k not in RELEASE_OWNED_VARIABLES})
     values.update(service.fixed_values or {})
-    # The default the marketplace shows is what runs: written, since the program's own default for a variable left
-    # unset is often another (Open WebUI sends OpenAI speech, images and embeddings to OPENAI_API_BASE_URL, which
+    # The default the marketplace shows is what runs: written, rather than trusting that the program's own default
+    # is the same (Open WebUI derives OpenAI speech, images and embeddings' address from OPENAI_API_BASE_URL, which
     # a release points at LiteLLM). A variable without a default is left to the program, as the page says.
     # Step 3's variables are left out: it writes those itself, and the person's choice there stands.
     step3 = step3_variable_names() if step3 is None else step3
@@ -617,6 +617,8 @@ class Checked:
 
 def check_inputs(inputs: Mapping[str, Any], world: World, *, complete: bool) -> Checked:
     """Every rule of the wizard over ``inputs``. ``complete`` adds what only a finished draft must satisfy."""
+    from leger.releases.snapshot import below_path_refusals, service_spec_from_row
+
     models, model_problems, resolved = clean_models(inputs.get("models", []), world)
     services, service_problems, selections = clean_services(inputs.get("services", []), world)
     openwebui, openwebui_problems = clean_openwebui(inputs.get("openwebui", {}), world)
@@ -625,7 +627,11 @@ def check_inputs(inputs: Mapping[str, Any], world: World, *, complete: bool) -> 
         model_problems.insert(0, "Choose at least one model for the stack to serve.")
     openwebui_problems += openwebui_conflicts(openwebui, selections)
     containers = release_containers(world, selections)
-    route_problems += route_clashes(effective_routes(routes, containers), containers, exposure_mode(world))
+    effective = effective_routes(routes, containers)
+    route_problems += route_clashes(effective, containers, exposure_mode(world))
+    route_problems += below_path_refusals(
+        effective, {row.id: service_spec_from_row(row) for row in containers}, exposure_mode(world)
+    )
     checked = Checked(
         inputs={"models": models, "services": services, "openwebui": openwebui, "routes": routes},
         models=resolved,

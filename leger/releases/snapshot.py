@@ -118,6 +118,16 @@ class PreloadSpec(TypedDict):
     url: str
 
 
+class BasePathSpec(TypedDict):
+    """How a service lives below a path (path exposure); see fixtures/schema/infrastructure.schema.json."""
+
+    mode: Literal["strip", "keep", "none"]
+    env: NotRequired[str]
+    format: NotRequired[str]
+    internal: NotRequired[bool]
+    why: NotRequired[str]
+
+
 class ConfigFileSpec(TypedDict):
     path: str
     mount: str
@@ -151,6 +161,7 @@ class ServiceSpec(TypedDict):
     openwebui_env: dict[str, str]
     openwebui_secrets: list[SecretSpec]
     preload: PreloadSpec | None
+    base_path: BasePathSpec | None
 
 
 class Credential(TypedDict):
@@ -330,6 +341,20 @@ _SERVICE = _obj(
             "additionalProperties": {"type": "string", "pattern": _ONE_LINE},
         },
         "openwebui_secrets": {"type": "array", "items": _SECRET},
+        "base_path": _or_null(
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["mode"],
+                "properties": {
+                    "mode": {"enum": ["strip", "keep", "none"]},
+                    "env": _ENV,
+                    "format": {"type": "string", "pattern": "\\{path\\}", "maxLength": 200},
+                    "internal": {"type": "boolean"},
+                    "why": {"type": "string"},
+                },
+            }
+        ),
         "preload": _or_null(
             _obj(
                 ["variable", "url"],
@@ -544,6 +569,7 @@ def upgrade_snapshot(data: Any) -> Any:
         if isinstance(service, dict):
             service.setdefault("accelerated", {})
             service.setdefault("preload", None)
+            service.setdefault("base_path", None)
     for model in upgraded.get("models") or []:
         if isinstance(model, dict) and model.get("kind") == "local":
             model.setdefault("mode", "chat")
@@ -710,6 +736,7 @@ def _cross_reference_problems(snapshot: Snapshot) -> list[str]:
     by_id = {s["id"]: s for s in services}
     routed: set[str] = set()
     mode = snapshot["tailnet"]["exposure"]
+    problems += below_path_refusals(snapshot["routes"], by_id, mode)
     for route in snapshot["routes"]:
         service = by_id.get(route["service"])
         if service is None:
@@ -761,6 +788,7 @@ def service_spec(data: Mapping[str, Any]) -> ServiceSpec:
         "openwebui_env": {},
         "openwebui_secrets": [],
         "preload": None,
+        "base_path": None,
     }
     merged = {**defaults, **{k: v for k, v in data.items() if k in SERVICE_KEYS}}
     return copy.deepcopy({key: merged[key] for key in SERVICE_KEYS})  # type: ignore[return-value]
@@ -771,6 +799,29 @@ def service_spec_from_row(row: Any) -> ServiceSpec:
     data = {key: getattr(row, key) for key in SERVICE_KEYS if key != "exec"}
     data["exec"] = list(row.exec_args)
     return service_spec(data)
+
+
+def below_path_refusals(routes: Sequence[Route], services: Mapping[str, ServiceSpec], mode: str) -> list[str]:
+    """Exposed services that cannot live below a path, when exposure is by path (one rule: the wizard's routes
+    step and the snapshot check both call it)."""
+    if mode != "path":
+        return []
+    problems = []
+    for route in routes:
+        service = services.get(route["service"])
+        base_path = (service or {}).get("base_path") or {}
+        if route["exposed"] and service is not None and base_path.get("mode") == "none":
+            why = f" ({base_path['why']})" if base_path.get("why") else ""
+            problems.append(
+                f"{service['name']} cannot be served below a path{why}; expose it by port or subdomain on "
+                "/settings, or leave it unexposed."
+            )
+    return problems
+
+
+def keeps_path(service: ServiceSpec) -> bool:
+    """Whether Caddy passes the path prefix on to the service (it was told its path) rather than strip it."""
+    return bool(service["base_path"] and service["base_path"]["mode"] == "keep")
 
 
 def default_route(service: ServiceSpec, *, exposed: bool | None = None) -> Route:
@@ -987,9 +1038,11 @@ def example_snapshot(
     }
     for service in containers(snapshot):
         if service["exposable"]:
-            snapshot["routes"].append(
-                default_route(service, exposed=full or fixtures[service["id"]].get("exposed_by_default", False))
-            )
+            exposed = full or fixtures[service["id"]].get("exposed_by_default", False)
+            route = default_route(service, exposed=exposed)
+            # What cannot live below a path stays unexposed in path mode (the rule would refuse it).
+            route["exposed"] = exposed and not below_path_refusals([route], {service["id"]: service}, exposure)
+            snapshot["routes"].append(route)
     return validate_snapshot(listen_on(snapshot, EXAMPLE_ADDRESS))
 
 

@@ -1,8 +1,10 @@
 """A default the marketplace shows is what runs: Leger writes it rather than leave the variable to the program.
 
-Open WebUI 0.12.4's own default for the base URL of OpenAI speech-to-text, text-to-speech, embeddings and images
-is ``OPENAI_API_BASE_URL`` (open_webui/config.py), which a release points at LiteLLM: a variable left unset
-would send the user's OpenAI key to LiteLLM, which refuses it.
+Open WebUI 0.12.4's default for the base URL of OpenAI speech-to-text, text-to-speech, embeddings and images
+reads ``OPENAI_API_BASE_URL``, which a release points at LiteLLM. Read further (open_webui/config.py), it
+resets that name to https://api.openai.com/v1 before those defaults read it, so today an unset one would reach
+OpenAI too; written, the address is the one the page shows whatever a version's internal defaults do
+(tests/releases/test_real_openwebui.py asks the real Open WebUI).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from leger.lib import hardware
 from leger.releases import quadlet
 from leger.releases.manifest import build_manifest
 from leger.releases.rendering import render
-from leger.releases.snapshot import containers, example_snapshot
+from leger.releases.snapshot import containers, example_snapshot, keeps_path
 from leger.releases.validation import QUADLET_SUFFIXES
 from tests.releases.conftest import changed, unit_environment
 
@@ -385,7 +385,9 @@ def test_caddy_runs_the_release_caddyfile_and_proxies_each_route_to_its_service(
             if exposure == "port":
                 answer, sent = get(host, route["port"], "/probe?q=1"), "/probe?q=1"
             elif exposure == "path" and route["path"] != "/":
-                answer, sent = get(host, 443, f"{route['path']}/probe?q=1"), "/probe?q=1"
+                # Stripped, unless the service was told its path (Cockpit's UrlRoot, LiteLLM's root path, ...).
+                kept = route["path"] if keeps_path(by_id[route["service"]]) else ""
+                answer, sent = get(host, 443, f"{route['path']}/probe?q=1"), f"{kept}/probe?q=1"
                 # The bare prefix redirects to the prefix with a slash.
                 bare = get(host, 443, route["path"])
                 assert bare.status_code in (301, 302, 307, 308) and bare.headers["Location"] == f"{route['path']}/"

@@ -181,7 +181,7 @@ def test_every_config_file_is_a_secret_mounted_where_its_program_reads_it(kind: 
             assert name in services[sid]["secrets_required"] and release_file in services[sid]["files"]
         assert [v for v in unit.values("Container", "Secret") if ",type=mount," in v] == expected, path
         mounted += len(expected)
-    assert mounted == (4 if kind == "full" else 3)  # Caddyfile, LiteLLM's, llama-swap's (and SearXNG's)
+    assert mounted == (5 if kind == "full" else 4)  # Caddyfile, LiteLLM's, llama-swap's, Cockpit's (and SearXNG's)
     # Only config files are file secrets, and each holds a file of the release.
     assert {entry["file"] for entry in secrets.values() if entry["source"] == "file"} == {
         path for path in files if not path.endswith((".container", ".network", ".volume"))
@@ -240,7 +240,7 @@ def test_searxng_answers_json_for_open_webui(full) -> None:
 @pytest.mark.parametrize(
     ("exposure", "sites"),
     [
-        ("port", ["https://box.tail1234.ts.net:3000 {", "https://box.tail1234.ts.net:9090 {"]),
+        ("port", ["https://box.tail1234.ts.net:3000 {", "https://box.tail1234.ts.net:9091 {"]),
         ("path", ["https://box.tail1234.ts.net {"]),
         ("subdomain", ["https://ai.home.example.org {", "https://cockpit.home.example.org {"]),
     ],
@@ -254,7 +254,7 @@ def test_caddy_routes_each_exposed_service_for_the_exposure_mode(exposure: str, 
         publish
         == {
             # On the machine's Tailscale address only: reachable from the tailnet, not from the LAN.
-            "port": ["100.101.102.103:3000:3000", "100.101.102.103:9090:9090"],
+            "port": ["100.101.102.103:3000:3000", "100.101.102.103:9091:9091"],
             "path": ["100.101.102.103:443:443"],
             "subdomain": ["100.101.102.103:80:80", "100.101.102.103:443:443"],
         }[exposure]

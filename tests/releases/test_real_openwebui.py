@@ -1,0 +1,173 @@
+"""The real Open WebUI (its pip package, at the version releases run), started on PostgreSQL with a release's
+own environment, reports through its admin config endpoints the engine and the address each chosen service is
+called at: OpenAI's speech-to-text, text-to-speech, embeddings and images at OpenAI with the user's key, the
+models at LiteLLM with LiteLLM's key, web search at the release's SearXNG.
+
+The environment is what the leger CLI gives the container: the unit's Environment= lines and every secret the
+manifest lists for Open WebUI, read by name. The test changes only where Open WebUI finds its database and Redis
+(this machine's PostgreSQL and Redis), its data folder, and the Hugging Face hub offline (nothing to download).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from django.contrib.auth.models import User
+
+from leger.providers.audit import SYSTEM
+from leger.providers.services import secret_reveal
+from leger.releases import services as release_services
+from leger.releases.manifest import build_manifest
+from leger.releases.rendering import render
+from tests.releases import test_services_setup as setup
+from tests.releases.conftest import unit_environment
+from tests.releases.test_services_setup import add_key, add_tailnet, minimal_draft, select
+
+catalog = setup.catalog
+
+REPO = Path(__file__).resolve().parents[2]
+OPEN_WEBUI = REPO / ".cache" / "tools" / "openwebui" / "bin" / "open-webui"
+OPENAI = "https://api.openai.com/v1"
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+
+
+def open_webui() -> Path:
+    if OPEN_WEBUI.is_file():
+        return OPEN_WEBUI
+    message = "Open WebUI is not installed; run scripts/install-openwebui"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def psql(sql: str) -> None:
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def test_open_webui_calls_each_chosen_service_where_the_release_says(
+    alice: User, catalog: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    program = open_webui()
+    monkeypatch.setattr(release_services, "_enqueue", lambda release_id: None)
+    add_tailnet(alice)
+    add_key(alice, "anthropic")
+    openai, openai_key = add_key(alice, "openai", prefix="sk-proj-")
+    # Every setting left as /marketplace shows it.
+    chosen = [
+        select(alice, service, credential=openai)
+        for service in ("openai-stt", "openai-tts", "openai-embeddings", "openai-images")
+    ]
+    chosen.append(select(alice, "searxng"))
+    draft = release_services.release_update(release=minimal_draft(alice), services=[s.pk for s in chosen])
+    release = release_services.release_cut(release=draft, actor=alice)
+    files = render(release.snapshot)
+
+    environment = dict(unit_environment(files["openwebui.container"]))
+    manifest = build_manifest(release.snapshot, files)
+    (service,) = [s for s in manifest["services"] if s["name"] == "openwebui"]
+    for entry in manifest["secrets"]:
+        if entry["name"] in service["secrets_required"] and entry["type"] == "env":
+            value = secret_reveal(owner=alice, name=entry["name"], actor=alice, source=SYSTEM).value
+            for target in entry["targets"]:
+                environment[target] = value
+    litellm_key = environment["OPENAI_API_KEY"]
+    assert litellm_key.startswith("sk-") and litellm_key != openai_key
+
+    # Only where the database, Redis and the data live change, for this machine.
+    database = f"leger_owui_{uuid.uuid4().hex[:12]}"
+    psql(f"CREATE DATABASE {database}")
+    port = free_port()
+    environment.update(
+        DATABASE_HOST="127.0.0.1",
+        DATABASE_PORT="5432",
+        DATABASE_NAME=database,
+        DATABASE_USER="postgres",
+        REDIS_URL="redis://127.0.0.1:6379/5",
+        WEBSOCKET_REDIS_URL="redis://127.0.0.1:6379/6",
+        DATA_DIR=str(tmp_path / "data"),
+        HF_HUB_OFFLINE="1",
+        PATH=os.environ["PATH"],
+        HOME=str(tmp_path),
+    )
+    log = (tmp_path / "openwebui.log").open("w")
+    process = subprocess.Popen(
+        [str(program), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=environment,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 420
+        while True:
+            assert process.poll() is None, (tmp_path / "openwebui.log").read_text()[-4000:]
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "openwebui.log").read_text()[-4000:]
+            time.sleep(2)
+        # The first account is the admin (sign-up is otherwise closed).
+        signup = httpx.post(
+            f"{base}/api/v1/auths/signup",
+            json={"name": "Alice", "email": "alice@example.org", "password": "a long passphrase 42"},
+            timeout=60,
+        )
+        assert signup.status_code == 200, signup.text
+        assert signup.json()["role"] == "admin"
+        headers = {"Authorization": f"Bearer {signup.json()['token']}"}
+
+        def config(path: str) -> Any:
+            answer = httpx.get(f"{base}{path}", headers=headers, timeout=30)
+            assert answer.status_code == 200, (path, answer.text)
+            return answer.json()
+
+        models = config("/openai/config")
+        assert models["ENABLE_OPENAI_API"] is True
+        assert models["OPENAI_API_BASE_URLS"] == ["http://litellm:4000/v1"]
+        assert models["OPENAI_API_KEYS"] == [litellm_key]
+        audio = config("/api/v1/audio/config")
+        for part in ("stt", "tts"):
+            assert audio[part]["ENGINE"] == "openai", part
+            assert audio[part]["OPENAI_API_BASE_URL"] == OPENAI, part
+            assert audio[part]["OPENAI_API_KEY"] == openai_key, part
+        embedding = config("/api/v1/retrieval/embedding")
+        assert embedding["RAG_EMBEDDING_ENGINE"] == "openai"
+        assert embedding["openai_config"] == {"url": OPENAI, "key": openai_key}
+        images = config("/api/v1/images/config")
+        assert images["IMAGE_GENERATION_ENGINE"] == "openai"
+        assert images["IMAGES_OPENAI_API_BASE_URL"] == OPENAI
+        assert images["IMAGES_OPENAI_API_KEY"] == openai_key
+        web = config("/api/v1/retrieval/config")["web"]
+        assert (web["ENABLE_WEB_SEARCH"], web["WEB_SEARCH_ENGINE"]) == (True, "searxng")
+        assert web["SEARXNG_QUERY_URL"] == "http://searxng:8080/search?q=<query>"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
