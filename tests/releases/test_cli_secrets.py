@@ -136,7 +136,13 @@ def test_every_required_secret_of_a_full_release_is_served_to_its_owner(
 
     # Config files: each secret holds its file's text, which the CLI mounts where the program reads it.
     config_files = {e["file"]: e for e in required if e["source"] == "file"}
-    assert set(config_files) == {"Caddyfile", "litellm-config.yaml", "llama-swap-config.yaml", "searxng-settings.yml"}
+    assert set(config_files) == {
+        "Caddyfile",
+        "cockpit-cockpit.conf",
+        "litellm-config.yaml",
+        "llama-swap-config.yaml",
+        "searxng-settings.yml",
+    }
     for path, entry in config_files.items():
         assert served[entry["name"]] == files[path], path
 
