@@ -95,17 +95,18 @@ def test_every_enabled_offering_names_a_model_the_pinned_registry_lists(pinned: 
     assert unlisted == [], "disable these offerings (or their model) or fix the model string"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the LiteLLM image in fixtures/infrastructure/core.json still pins main-v1.77.3-stable; once the lead "
-    "moves it to the pinned package's version, this passes and the mark must go",
-)
 def test_releases_run_the_litellm_image_of_the_pinned_package() -> None:
+    """The image releases run, the package the catalog is checked against and the proxy the release tests run
+    are one LiteLLM version (since 1.84.0 its images are tagged vX.Y.Z), and the image uses its own registry."""
     core = json.loads((ROOT / "fixtures/infrastructure/core.json").read_text())
-    image = next(item["image"] for item in core["items"] if item["id"] == "litellm")
-    tag = image.rpartition(":")[2]
-    match = re.fullmatch(r"(?:main-)?v?(\d+\.\d+\.\d+)(?:-stable)?", tag)
-    assert match and match.group(1) == pinned_version(), f"{image} is not LiteLLM {pinned_version()}"
+    litellm = next(item for item in core["items"] if item["id"] == "litellm")
+    tag = litellm["image"].rpartition(":")[2]
+    match = re.fullmatch(r"v?(\d+\.\d+\.\d+)", tag)
+    assert match and match.group(1) == pinned_version(), f"{litellm['image']} is not LiteLLM {pinned_version()}"
+    proxy = (ROOT / "scripts/litellm-proxy-requirements.txt").read_text()
+    assert f"\nlitellm=={pinned_version()}\n" in proxy
+    # The registry the proxy prices and limits models with is the packaged one, not a download of today's.
+    assert litellm["environment"]["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
 
 
 def test_syncing_the_pinned_registry_updates_adds_and_retires(db: None, pinned: RegistrySource) -> None:
