@@ -8,11 +8,12 @@ there. It reads; it never writes (no ``Owner`` row is created by looking at the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.urls import reverse
 
+from leger.catalog.selectors import RetiredModel, retired_among
 from leger.marketplace.selectors import active_service_names
 from leger.providers.selectors import configured_provider_names
 from leger.releases import selectors as release_selectors
@@ -59,6 +60,9 @@ class Overview:
     steps: list[Step]
     latest: Release | None  # the release ``latest`` points at: what a machine that follows it installs
     newest_cut: Release | None  # the newest cut release, which may still be publishing or have failed
+    latest_retired: list[RetiredModel] = field(default_factory=list)  # models of ``latest`` providers retired
+    draft: Release | None = None
+    draft_retired: list[RetiredModel] = field(default_factory=list)  # models of the draft a cut would refuse
 
     @property
     def done_count(self) -> int:
@@ -204,7 +208,7 @@ def _release_step(latest: Release | None, newest_cut: Release | None, draft: Rel
 
 
 def setup_overview(user: AbstractBaseUser) -> Overview:
-    """The checklist of ``user``, from their own rows only: seven small queries, whatever they hold."""
+    """The checklist of ``user``, from their own rows only: nine small queries, whatever they hold."""
     draft = release_selectors.latest_draft(owner=user)
     newest_cut = release_selectors.latest_cut(owner=user)
     latest = release_selectors.latest_release(owner=user)
@@ -215,4 +219,15 @@ def setup_overview(user: AbstractBaseUser) -> Overview:
         _tailnet_step(tailnet_settings_get(owner=user)),
         _release_step(latest, newest_cut, draft),
     ]
-    return Overview(steps=steps, latest=latest, newest_cut=newest_cut)
+    # A model its provider stopped serving breaks the machines that run it, and would stop the next cut.
+    latest_models = [model["id"] for model in (latest.snapshot or {}).get("models", [])] if latest else []
+    draft_entries = inputs_of(draft)["models"] if draft else []
+    draft_models = [entry.get("model") for entry in draft_entries if isinstance(entry, dict)]
+    return Overview(
+        steps=steps,
+        latest=latest,
+        newest_cut=newest_cut,
+        latest_retired=retired_among(latest_models),
+        draft=draft,
+        draft_retired=retired_among(draft_models),
+    )

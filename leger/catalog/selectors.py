@@ -7,7 +7,8 @@ the same whether the catalog holds ten models or ten thousand.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -64,6 +65,22 @@ def llm_refusal(*, llm: LLM) -> str | None:
     replacement = llm.replacement
     instead = f"; choose {replacement.name} ({replacement.pk}) instead" if replacement else "; choose another model"
     return f"{llm.name} is retired: LiteLLM's model registry no longer lists it{instead}."
+
+
+@dataclass(frozen=True)
+class RetiredModel:
+    id: str
+    name: str
+    replacement: LLM | None
+
+
+def retired_among(model_ids: Iterable[str]) -> list[RetiredModel]:
+    """The models of ``model_ids`` that are retired, each with the model to use instead; one query."""
+    wanted = sorted({model for model in model_ids if isinstance(model, str)})
+    if not wanted:
+        return []
+    rows = LLM.objects.filter(pk__in=wanted, retired_at__isnull=False).select_related("successor", "registry_successor")
+    return [RetiredModel(llm.pk, llm.name, llm.replacement) for llm in sorted(rows, key=lambda llm: llm.name)]
 
 
 def registry_sync_latest() -> RegistrySync | None:

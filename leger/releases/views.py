@@ -37,7 +37,7 @@ from pygments.lexers import DiffLexer, get_lexer_by_name, get_lexer_for_filename
 from pygments.util import ClassNotFound
 
 from leger.catalog.models import LLM, Maker, Provider
-from leger.catalog.selectors import llm_list
+from leger.catalog.selectors import llm_list, retired_among
 from leger.lib import hardware
 from leger.lib.htmx import template_for
 from leger.releases import selectors, services
@@ -801,6 +801,7 @@ def _detail_context(request: HttpRequest, release: Release) -> dict[str, Any]:
     context["latest_promotion"] = promotion if promotion and promotion.release_id == release.pk else None
     context["is_latest"] = context["latest_promotion"] is not None
     if release.status == Release.Status.PUBLISHED:
+        context["retired"] = retired_among(model["id"] for model in (release.snapshot or {}).get("models", []))
         files = list(selectors.release_files(release=release).defer("content"))
         manifest = selectors.release_files(release=release).filter(path="manifest.json").first()
         manifest_url = selectors.release_manifest_url(release=release)

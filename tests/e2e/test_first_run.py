@@ -126,6 +126,25 @@ def test_once_everything_is_done_the_overview_shows_the_latest_release_and_quick
     latest.get_by_role("link", name="Version 1").click()
     expect(page).to_have_url(f"/releases/{release.pk}/")
 
+    # Its model is retired by LiteLLM's registry later: the overview and the release page say so.
+    from django.utils import timezone
+
+    from leger.catalog.models import LLM
+
+    llm = LLM.objects.get(pk="claude-3.5-haiku")
+    llm.retired_at, llm.successor = timezone.now(), LLM.objects.get(pk="claude-haiku-4.5")
+    llm.save()
+    page.goto("/")
+    warning = page.locator(".overview-release .releases-retired")
+    expect(warning).to_contain_text("Version 1 serves a retired model: Claude 3.5 Haiku")
+    expect(warning).to_contain_text("its successor: Claude Haiku 4.5")
+    expect(warning).to_be_in_viewport()
+    screenshot("retired")
+    screenshot("retired", phone=True, of=page.locator(".overview-release"))
+    page.goto(f"/releases/{release.pk}/")
+    expect(page.locator(".releases-retired")).to_contain_text("Clone it into a new draft")
+    screenshot("retired-release", of=page.locator("#release-body"))
+
 
 # The elements that stick out past the right edge of the window, for the failure message.
 _OVERFLOWING = """
