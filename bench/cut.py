@@ -111,7 +111,7 @@ def setup_user() -> tuple[Any, dict[str, dict[str, Any]]]:
     load_fixtures()
     print(f"catalog loaded in {time.perf_counter() - started:.2f} s")
     user, full = make_user()
-    return user, {"minimal": {"models": [{"model": "claude-3.5-haiku"}]}, "full": full}
+    return user, {"minimal": {"models": [{"model": "claude-haiku-4.5"}]}, "full": full}
 
 
 def run(runs: int) -> None:

@@ -133,7 +133,7 @@ def main() -> None:
             "/",
             "/models/",
             "/models/?capability=vision&kind=cloud",
-            "/models/claude-3.5-haiku/",
+            "/models/claude-haiku-4.5/",
             "/providers/",
             "/marketplace/",
             "/releases/",

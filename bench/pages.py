@@ -151,7 +151,7 @@ def _release_page(user: Any) -> str:
     first = services.release_update(
         release=services.release_create(owner=user, name="bench"),
         models=[
-            {"model": "claude-3.5-haiku"},
+            {"model": "claude-haiku-4.5"},
             {"model": "gpt-4o-mini", "provider": "openai"},
             {"model": "gpt-oss-20b"},
             {"model": "qwen3-4b"},
@@ -162,7 +162,7 @@ def _release_page(user: Any) -> str:
     # No broker configured: publishing runs in-process as the cut commits.
     first = services.release_cut(release=first, actor=user)
     second = services.release_clone(release=first, actor=user)
-    services.release_update(release=second, models=[{"model": "claude-3.5-haiku"}, {"model": "qwen3-4b"}])
+    services.release_update(release=second, models=[{"model": "claude-haiku-4.5"}, {"model": "qwen3-4b"}])
     second = services.release_cut(release=second, actor=user)
     for release in (first, second):
         release.refresh_from_db()

@@ -250,18 +250,18 @@ def test_a_retired_model_in_the_latest_release_or_the_draft_is_said_on_the_overv
 
     from leger.catalog.models import LLM
 
-    release = everything(alice, django_capture_on_commit_callbacks)  # serves claude-3.5-haiku
+    release = everything(alice, django_capture_on_commit_callbacks)  # serves claude-haiku-4.5
     page = overview(alice_client)
     assert "retired" not in page
-    llm = LLM.objects.get(pk="claude-3.5-haiku")
-    llm.retired_at, llm.successor = timezone.now(), LLM.objects.get(pk="claude-haiku-4.5")
+    llm = LLM.objects.get(pk="claude-haiku-4.5")
+    llm.retired_at, llm.successor = timezone.now(), LLM.objects.get(pk="claude-sonnet-4-5")
     llm.save()
     page = overview(alice_client)
-    assert "Version 1 serves a retired model:" in page and "Claude 3.5 Haiku" in page
-    assert "its successor: Claude Haiku 4.5" in page
+    assert "Version 1 serves a retired model:" in page and "Claude Haiku 4.5" in page
+    assert "its successor: Claude Sonnet 4.5" in page
     # The new draft holds it too: its cut would be refused, and the page links to its models step.
     draft = Release.objects.get(owner=alice, name="next one")
-    assert "Your draft “next one” holds Claude 3.5 Haiku (use Claude Haiku 4.5 instead)" in page
+    assert "Your draft “next one” holds Claude Haiku 4.5 (use Claude Sonnet 4.5 instead)" in page
     assert f'href="/releases/{draft.pk}/models/"' in page
     detail = alice_client.get(f"/releases/{release.pk}/").content.decode()
     assert "Version 1 serves a retired model:" in detail and "Clone it into a new draft" in detail

@@ -391,7 +391,7 @@ def make_user() -> tuple[Any, dict[str, Any]]:
     ]
     answers = {
         "models": [
-            {"model": "claude-3.5-haiku"},
+            {"model": "claude-haiku-4.5"},
             {"model": "gpt-4o-mini", "provider": "openai"},
             {"model": "gpt-oss-20b"},
             {"model": "qwen3-4b"},

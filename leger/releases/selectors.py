@@ -293,7 +293,7 @@ def release_choices(*, owner: AbstractBaseUser, release: Release | None = None) 
                 credentials=keys_by_provider[offering.provider_id],
             )
             for offering in _sorted_offerings(llm.offerings.all())
-            if offering.provider_id in keys_by_provider
+            if offering.provider_id in keys_by_provider and offering.is_offered
         ]
         if options:
             cloud.append(ModelChoice(llm=llm, providers=options))

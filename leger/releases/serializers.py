@@ -13,7 +13,7 @@ from leger.releases.services import inputs_of
 
 
 class ModelEntrySerializer(serializers.Serializer):
-    model = serializers.CharField(help_text="A catalog model id, e.g. claude-3.5-haiku.")
+    model = serializers.CharField(help_text="A catalog model id, e.g. claude-haiku-4.5.")
     provider = serializers.CharField(
         required=False,
         allow_null=True,
@@ -55,7 +55,7 @@ class ReleaseInputSerializer(serializers.Serializer):
     """A draft's answers; every field optional on PATCH (what is sent replaces what was there)."""
 
     name = serializers.CharField(required=False, allow_blank=True, max_length=1000)
-    models = ModelsField(required=False, help_text='[{"model": "claude-3.5-haiku", "provider": "anthropic"}]')
+    models = ModelsField(required=False, help_text='[{"model": "claude-haiku-4.5", "provider": "anthropic"}]')
     services = ServicesField(required=False, help_text="Ids of your marketplace selections, e.g. [3, 7].")
     openwebui = OpenWebUIField(required=False, help_text='Open WebUI settings, e.g. {"WEBUI_NAME": "Home AI"}.')
     routes = RoutesField(

@@ -172,7 +172,9 @@ class ResolvedModel:
 
 
 def _offerings(llm: LLM) -> list[Any]:
-    return sorted(llm.offerings.all(), key=lambda o: (not o.is_default, o.provider.name.lower(), o.provider_id))
+    """The offerings a new release may use (enabled, not retired by the registry), the default first."""
+    offered = [o for o in llm.offerings.all() if o.is_offered]
+    return sorted(offered, key=lambda o: (not o.is_default, o.provider.name.lower(), o.provider_id))
 
 
 def _names(items: Iterable[str]) -> str:
@@ -185,7 +187,7 @@ def _names(items: Iterable[str]) -> str:
 def clean_models(value: Any, world: World) -> tuple[list[dict[str, Any]], list[str], list[ResolvedModel]]:
     """The models input cleaned, the problems with it, and each valid entry resolved to provider and key."""
     if not isinstance(value, list):
-        return [], ['Send a list of models, e.g. [{"model": "claude-3.5-haiku", "provider": "anthropic"}].'], []
+        return [], ['Send a list of models, e.g. [{"model": "claude-haiku-4.5", "provider": "anthropic"}].'], []
     problems: list[str] = []
     cleaned: list[dict[str, Any]] = []
     resolved: list[ResolvedModel] = []
@@ -193,7 +195,7 @@ def clean_models(value: Any, world: World) -> tuple[list[dict[str, Any]], list[s
         if isinstance(entry, str):
             entry = {"model": entry}
         if not isinstance(entry, dict) or not isinstance(entry.get("model"), str) or not entry["model"]:
-            problems.append(f'Model {position}: give the model\'s id, e.g. {{"model": "claude-3.5-haiku"}}.')
+            problems.append(f'Model {position}: give the model\'s id, e.g. {{"model": "claude-haiku-4.5"}}.')
             continue
         unknown = sorted(set(entry) - {"model", "provider", "credential"})
         if unknown:

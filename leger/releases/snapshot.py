@@ -852,11 +852,11 @@ def _fixture_services(directory: Path | None = None) -> dict[str, dict[str, Any]
 
 EXAMPLE_CLOUD_MODELS: list[CloudModel] = [
     {
-        "id": "claude-3.5-haiku",
-        "name": "Claude 3.5 Haiku",
+        "id": "claude-haiku-4.5",
+        "name": "Claude Haiku 4.5",
         "kind": "cloud",
         "provider": "anthropic",
-        "litellm_model": "anthropic/claude-3.5-haiku",
+        "litellm_model": "anthropic/claude-haiku-4-5-20251001",
         "credential": {"secret": "anthropic-api-key", "env_var": "ANTHROPIC_API_KEY"},
         "key_param": "api_key",
         "params": {},

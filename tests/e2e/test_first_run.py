@@ -131,13 +131,13 @@ def test_once_everything_is_done_the_overview_shows_the_latest_release_and_quick
 
     from leger.catalog.models import LLM
 
-    llm = LLM.objects.get(pk="claude-3.5-haiku")
-    llm.retired_at, llm.successor = timezone.now(), LLM.objects.get(pk="claude-haiku-4.5")
+    llm = LLM.objects.get(pk="claude-haiku-4.5")
+    llm.retired_at, llm.successor = timezone.now(), LLM.objects.get(pk="claude-sonnet-4-5")
     llm.save()
     page.goto("/")
     warning = page.locator(".overview-release .releases-retired")
-    expect(warning).to_contain_text("Version 1 serves a retired model: Claude 3.5 Haiku")
-    expect(warning).to_contain_text("its successor: Claude Haiku 4.5")
+    expect(warning).to_contain_text("Version 1 serves a retired model: Claude Haiku 4.5")
+    expect(warning).to_contain_text("its successor: Claude Sonnet 4.5")
     expect(warning).to_be_in_viewport()
     screenshot("retired")
     screenshot("retired", phone=True, of=page.locator(".overview-release"))

@@ -53,13 +53,13 @@ def published(user: User, capture, name: str = "home", **inputs: Any) -> Release
 def test_it_creates_a_draft_with_its_answers(api: APIClient) -> None:
     answer = api.post(
         "/api/v1/releases/",
-        {"name": "home", "models": [{"model": "claude-3.5-haiku"}], "openwebui": {"WEBUI_NAME": "Home AI"}},
+        {"name": "home", "models": [{"model": "claude-haiku-4.5"}], "openwebui": {"WEBUI_NAME": "Home AI"}},
         format="json",
     )
     assert answer.status_code == 201, answer.json()
     body = answer.json()
     assert body["name"] == "home" and body["status"] == "draft" and body["version"] is None
-    assert body["models"] == [{"model": "claude-3.5-haiku", "provider": None}]
+    assert body["models"] == [{"model": "claude-haiku-4.5", "provider": None}]
     assert body["openwebui"] == {"WEBUI_NAME": "Home AI"}
     assert body["services"] == [] and body["routes"] == {}
     assert body["manifest_url"] is None and body["error"] == "" and body["latest"] is False

@@ -95,7 +95,13 @@ def test_it_declares_every_secret_once_with_its_targets(release) -> None:
     assert secrets["mp_opentelemetry_otel_basic_auth_password"]["source"] == "selection"
     # Each config file is a mount secret holding that file, named after its path and bytes.
     mounts = {s["file"]: s for s in manifest["secrets"] if s["type"] == "mount"}
-    assert set(mounts) == {"Caddyfile", "litellm-config.yaml", "llama-swap-config.yaml", "searxng-settings.yml"}
+    assert set(mounts) == {
+        "Caddyfile",
+        "cockpit-cockpit.conf",
+        "litellm-config.yaml",
+        "llama-swap-config.yaml",
+        "searxng-settings.yml",
+    }
     for path, secret in mounts.items():
         assert secret["name"] == file_secret_name(path, files[path])
         assert secret["source"] == "file" and secret["required"] is True

@@ -103,7 +103,7 @@ def test_every_release_page_requires_sign_in(draft: Release, settings) -> None:
         response = anonymous.get(url)
         assert response.status_code == 302, url
         assert response["Location"].startswith(reverse(settings.LOGIN_URL) + "?next="), url
-    response = anonymous.post(f"/releases/{draft.pk}/models/", {"models": ["claude-3.5-haiku"]})
+    response = anonymous.post(f"/releases/{draft.pk}/models/", {"models": ["claude-haiku-4.5"]})
     assert response.status_code == 302
     assert inputs(draft)["models"] == []
 
@@ -132,7 +132,7 @@ def test_another_users_release_answers_404_on_every_page_and_refuses_every_write
     draft.refresh_from_db()
     assert draft.name == "alice's draft"
     assert draft.status == Release.Status.DRAFT
-    assert services.inputs_of(draft)["models"] == [{"model": "claude-3.5-haiku", "provider": None}]
+    assert services.inputs_of(draft)["models"] == [{"model": "claude-haiku-4.5", "provider": None}]
     assert Release.objects.count() == 2
     # Comparing with someone else's release is as if it did not exist either.
     bob = User.objects.get(username="bob")
@@ -237,7 +237,7 @@ def test_the_models_step_offers_keyed_cloud_models_and_local_ones_and_links_to_k
     draft: Release, alice_client: Client
 ) -> None:
     page = alice_client.get(step_url(draft, "models")).content.decode()
-    assert 'name="models" value="claude-3.5-haiku"' in page  # the Anthropic key is there
+    assert 'name="models" value="claude-haiku-4.5"' in page  # the Anthropic key is there
     assert 'name="models" value="qwen3-4b"' in page  # local: no key needed
     assert 'name="models" value="gpt-4o-mini"' not in page  # no OpenAI key
     # Searching for a model without a key says where to add one.
@@ -252,7 +252,7 @@ def test_the_models_step_filters_its_list_with_an_htmx_fragment(draft: Release, 
     page = response.content.decode()
     assert page.lstrip().startswith('<div id="model-choices">')
     assert "<html" not in page and 'id="step-form"' not in page
-    assert 'name="models" value="claude-3.5-haiku"' in page
+    assert 'name="models" value="claude-haiku-4.5"' in page
     assert 'name="models" value="claude-opus-4"' not in page
     # What is already chosen stays listed (and ticked) whatever the search.
     assert checked_models(page) == {"qwen3-4b"}
@@ -261,7 +261,7 @@ def test_the_models_step_filters_its_list_with_an_htmx_fragment(draft: Release, 
 def test_the_models_step_saves_as_the_user_goes_and_a_reload_shows_the_choice(
     draft: Release, alice_client: Client
 ) -> None:
-    response = alice_client.post(step_url(draft, "models"), {"models": ["claude-3.5-haiku", "qwen3-4b"]}, **HTMX)
+    response = alice_client.post(step_url(draft, "models"), {"models": ["claude-haiku-4.5", "qwen3-4b"]}, **HTMX)
     assert response.status_code == 200
     page = response.content.decode()
     assert "<html" not in page and 'hx-swap-oob="true"' in page and "Saved at" in page
@@ -270,11 +270,11 @@ def test_the_models_step_saves_as_the_user_goes_and_a_reload_shows_the_choice(
     step = alice_client.get(step_url(draft, "models")).content.decode()
     assert re.search(r'<form id="model-filter"[^>]*hx-trigger="[^"]*models-saved from:body', step)
     assert inputs(draft)["models"] == [
-        {"model": "claude-3.5-haiku", "provider": None},
+        {"model": "claude-haiku-4.5", "provider": None},
         {"model": "qwen3-4b", "provider": None},
     ]
     assert checked_models(alice_client.get(step_url(draft, "models")).content.decode()) == {
-        "claude-3.5-haiku",
+        "claude-haiku-4.5",
         "qwen3-4b",
     }
     # Without htmx the same post saves and redirects back to the step.
@@ -334,7 +334,7 @@ def test_a_model_that_cannot_be_chosen_is_refused_and_nothing_is_saved(draft: Re
 
 
 def test_moving_on_swaps_in_the_next_step_and_pushes_its_url(draft: Release, alice_client: Client) -> None:
-    response = alice_client.post(step_url(draft, "models"), {"models": ["claude-3.5-haiku"], "action": "next"}, **HTMX)
+    response = alice_client.post(step_url(draft, "models"), {"models": ["claude-haiku-4.5"], "action": "next"}, **HTMX)
     assert response.status_code == 200
     assert response["HX-Retarget"] == "#wizard"
     assert response["HX-Push-Url"] == step_url(draft, "services")
@@ -384,7 +384,7 @@ def test_the_services_step_groups_active_selections_by_slot_and_saves_the_choice
     alice = draft.owner
     searxng = select(alice, "searxng")
     qdrant = select(alice, "qdrant")
-    services.release_update(release=draft, models=[{"model": "claude-3.5-haiku"}])
+    services.release_update(release=draft, models=[{"model": "claude-haiku-4.5"}])
     passed(draft, "models")
     page = alice_client.get(step_url(draft, "services")).content.decode()
     assert "SearXNG" in page and "Qdrant" in page
@@ -399,7 +399,7 @@ def test_the_services_step_groups_active_selections_by_slot_and_saves_the_choice
 
 
 def test_the_services_step_refuses_a_selection_that_is_not_offered(draft: Release, alice_client: Client) -> None:
-    services.release_update(release=draft, models=[{"model": "claude-3.5-haiku"}])
+    services.release_update(release=draft, models=[{"model": "claude-haiku-4.5"}])
     passed(draft, "models")
     response = alice_client.post(step_url(draft, "services"), {"services": ["999999"]}, **HTMX)
     assert "no marketplace selection 999999 of yours" in errors_of(response.content.decode(), "id_services")
@@ -412,7 +412,7 @@ def test_the_services_step_refuses_a_selection_that_is_not_offered(draft: Releas
 
 
 def test_the_open_webui_step_groups_typed_inputs_with_defaults_and_help(draft: Release, alice_client: Client) -> None:
-    services.release_update(release=draft, models=[{"model": "claude-3.5-haiku"}])
+    services.release_update(release=draft, models=[{"model": "claude-haiku-4.5"}])
     passed(draft, "models", "services")
     page = alice_client.get(step_url(draft, "openwebui")).content.decode()
     for legend in (
@@ -435,7 +435,7 @@ def test_the_open_webui_step_groups_typed_inputs_with_defaults_and_help(draft: R
 
 
 def test_the_open_webui_step_saves_what_changed_and_a_reload_shows_it(draft: Release, alice_client: Client) -> None:
-    services.release_update(release=draft, models=[{"model": "claude-3.5-haiku"}])
+    services.release_update(release=draft, models=[{"model": "claude-haiku-4.5"}])
     passed(draft, "models", "services")
     page = alice_client.get(step_url(draft, "openwebui")).content.decode()
     data = form_data(page)
@@ -453,7 +453,7 @@ def test_the_open_webui_step_saves_what_changed_and_a_reload_shows_it(draft: Rel
 def test_the_open_webui_step_refuses_a_bad_value_next_to_its_field_and_keeps_what_was_typed(
     draft: Release, alice_client: Client
 ) -> None:
-    services.release_update(release=draft, models=[{"model": "claude-3.5-haiku"}], openwebui={"WEBUI_NAME": "Old"})
+    services.release_update(release=draft, models=[{"model": "claude-haiku-4.5"}], openwebui={"WEBUI_NAME": "Old"})
     passed(draft, "models", "services")
     data = form_data(alice_client.get(step_url(draft, "openwebui")).content.decode())
     data.update(WEBUI_NAME="New", RAG_TOP_K="500", JWT_EXPIRES_IN="forever")
@@ -479,7 +479,7 @@ def test_settings_an_add_on_sets_are_listed_as_the_add_ons_not_offered_as_inputs
     draft: Release, alice_client: Client
 ) -> None:
     edgetts = select(draft.owner, "edgetts", values={"AUDIO_TTS_VOICE": "en-GB-SoniaNeural"})
-    services.release_update(release=draft, models=[{"model": "claude-3.5-haiku"}], services=[edgetts.pk])
+    services.release_update(release=draft, models=[{"model": "claude-haiku-4.5"}], services=[edgetts.pk])
     passed(draft, "models", "services")
     page = alice_client.get(step_url(draft, "openwebui")).content.decode()
     assert 'name="AUDIO_TTS_VOICE"' not in page
@@ -520,7 +520,7 @@ def form_data(page: str) -> dict[str, Any]:
 def test_the_routes_step_shows_each_exposable_service_with_its_url_and_saves_changes(
     draft: Release, alice_client: Client
 ) -> None:
-    services.release_update(release=draft, models=[{"model": "claude-3.5-haiku"}])
+    services.release_update(release=draft, models=[{"model": "claude-haiku-4.5"}])
     passed(draft, "models", "services", "openwebui")
     page = alice_client.get(step_url(draft, "routes")).content.decode()
     for name in ("Open WebUI", "LiteLLM", "llama-swap", "Cockpit"):
@@ -542,7 +542,7 @@ def test_the_routes_step_shows_each_exposable_service_with_its_url_and_saves_cha
 def test_two_services_on_one_port_are_refused_next_to_both_and_the_typed_ports_stay(
     draft: Release, alice_client: Client
 ) -> None:
-    services.release_update(release=draft, models=[{"model": "claude-3.5-haiku"}])
+    services.release_update(release=draft, models=[{"model": "claude-haiku-4.5"}])
     passed(draft, "models", "services", "openwebui")
     data = form_data(alice_client.get(step_url(draft, "routes")).content.decode())
     data.update({"litellm-exposed": "on", "litellm-port": data["openwebui-port"], "action": "next"})
@@ -559,7 +559,7 @@ def test_two_services_on_one_port_are_refused_next_to_both_and_the_typed_ports_s
 def test_every_piece_an_autosave_answers_has_its_place_on_the_step(draft: Release, alice_client: Client) -> None:
     add_key(draft.owner, "deepinfra")
     add_key(draft.owner, "fireworks")
-    services.release_update(release=draft, models=[{"model": "claude-3.5-haiku"}])
+    services.release_update(release=draft, models=[{"model": "claude-haiku-4.5"}])
     passed(draft, "models", "services", "openwebui")
     for step, data in [
         ("models", {"models": ["qwen-3-235b"]}),  # refused: the provider must be chosen
@@ -576,7 +576,7 @@ def test_every_piece_an_autosave_answers_has_its_place_on_the_step(draft: Releas
 
 def test_the_routes_step_asks_for_paths_when_the_tailnet_exposes_by_path(draft: Release, alice_client: Client) -> None:
     add_tailnet(draft.owner, exposure="path")
-    services.release_update(release=draft, models=[{"model": "claude-3.5-haiku"}])
+    services.release_update(release=draft, models=[{"model": "claude-haiku-4.5"}])
     passed(draft, "models", "services", "openwebui")
     page = alice_client.get(step_url(draft, "routes")).content.decode()
     assert '<label for="id_litellm-path">' in page
@@ -595,7 +595,7 @@ def test_the_summary_lists_choices_files_and_secrets_without_any_secret_value(
     response = alice_client.get(f"/releases/{release.pk}/summary/")
     page = response.content.decode()
     assert response.status_code == 200
-    assert "Claude 3.5 Haiku" in page
+    assert "Claude Haiku 4.5" in page
     for path in ("llm.network", "openwebui.container", "litellm-config.yaml", "Caddyfile", "manifest.json"):
         assert f"<code>{path}</code>" in page
     assert "<code>anthropic_api_key</code>" in page and "<code>ANTHROPIC_API_KEY</code>" in page
@@ -665,7 +665,7 @@ def test_a_cut_releases_wizard_is_read_only(
     before = release.inputs
     page = alice_client.get(step_url(release, "models")).content.decode()
     assert "never changes" in page and "Clone into a new draft" in page
-    assert re.search(r'value="claude-3.5-haiku"[^>]*checked[^>]*disabled', page)
+    assert re.search(r'value="claude-haiku-4.5"[^>]*checked[^>]*disabled', page)
     assert "hx-post" not in page.split('id="step-form"')[1].split(">")[0]
     response = alice_client.post(step_url(release, "models"), {"models": ["qwen3-4b"]})
     assert response.status_code == 302
@@ -675,5 +675,5 @@ def test_a_cut_releases_wizard_is_read_only(
     assert re.search(r'name="WEBUI_NAME"[^>]*disabled', page)
     # Its summary says what it was cut from, with no cut button.
     page = alice_client.get(f"/releases/{release.pk}/summary/").content.decode()
-    assert "What version 1 was cut from" in page and "Claude 3.5 Haiku" in page
+    assert "What version 1 was cut from" in page and "Claude Haiku 4.5" in page
     assert "Cut and publish" not in page and "<code>litellm-config.yaml</code>" in page

@@ -111,7 +111,7 @@ def test_a_release_page_costs_the_same_queries_with_a_previous_release_to_compar
     ready_user: dict[str, Any], alice_client: Client, publish, django_assert_max_num_queries
 ) -> None:
     publish()
-    second = publish(models=[{"model": "claude-3.5-haiku"}, {"model": "qwen3-4b"}])
+    second = publish(models=[{"model": "claude-haiku-4.5"}, {"model": "qwen3-4b"}])
     selectors._DIFF_CACHE.clear()
     # A first view reads the changed files' texts to make the diff; later views take it from the cache (below).
     # (One of them asks whether a model it serves was retired since.)
@@ -124,7 +124,7 @@ def test_a_release_page_makes_its_diff_once_and_then_reads_no_file_texts(
     ready_user: dict[str, Any], alice_client: Client, publish, django_assert_max_num_queries
 ) -> None:
     publish()
-    second = publish(models=[{"model": "claude-3.5-haiku"}, {"model": "qwen3-4b"}])
+    second = publish(models=[{"model": "claude-haiku-4.5"}, {"model": "qwen3-4b"}])
     selectors._DIFF_CACHE.clear()
     cold = alice_client.get(f"/releases/{second.pk}/").content.decode()
     with django_assert_max_num_queries(12) as warm:
@@ -265,7 +265,7 @@ def test_each_file_is_viewable_highlighted_and_as_plain_text(
     assert response.status_code == 200
     assert config.sha256 in page
     assert 'class="highlight"' in page and 'id="L-1"' in page
-    assert "claude-3.5-haiku" in page
+    assert "claude-haiku-4.5" in page
     raw = alice_client.get(f"/releases/{release.pk}/files/litellm-config.yaml?raw=1")
     assert raw["Content-Type"].startswith("text/plain")
     assert raw.content.decode() == config.content
@@ -293,7 +293,7 @@ def test_the_diff_page_costs_a_fixed_number_of_queries(
     ready_user: dict[str, Any], alice_client: Client, publish, django_assert_max_num_queries
 ) -> None:
     first = publish()
-    second = publish(models=[{"model": "claude-3.5-haiku"}, {"model": "qwen3-4b"}])
+    second = publish(models=[{"model": "claude-haiku-4.5"}, {"model": "qwen3-4b"}])
     selectors._DIFF_CACHE.clear()
     # Both releases' checksums, then the changed files' texts in one query, whatever the number of files.
     with django_assert_max_num_queries(8):
@@ -305,7 +305,7 @@ def test_the_diff_shows_each_changed_file_and_what_was_added(
     ready_user: dict[str, Any], alice_client: Client, publish
 ) -> None:
     first = publish()
-    second = publish(models=[{"model": "claude-3.5-haiku"}, {"model": "qwen3-4b"}])
+    second = publish(models=[{"model": "claude-haiku-4.5"}, {"model": "qwen3-4b"}])
     page = alice_client.get(f"/releases/{second.pk}/").content.decode()
     assert f'<option value="{first.pk}" selected>v1' in page  # the one before it, by default
     # The release page itself shows what changed since the release before it, the real changes open.
@@ -382,7 +382,7 @@ def test_cloning_a_release_opens_a_new_draft_with_its_choices(
     assert clone.status == Release.Status.DRAFT
     assert services.inputs_of(clone)["openwebui"] == {"WEBUI_NAME": "Kitchen"}
     page = alice_client.get(f"/releases/{clone.pk}/models/").content.decode()
-    assert re.search(r'name="models" value="claude-3.5-haiku"[^>]*checked', page)
+    assert re.search(r'name="models" value="claude-haiku-4.5"[^>]*checked', page)
 
 
 def test_deleting_a_draft_asks_first_and_a_cut_release_cannot_be_deleted(

@@ -147,7 +147,13 @@ def test_a_cut_release_lands_in_the_bucket_with_a_manifest_its_files_match(
         assert row.sha256 == sha256_hex(objects[prefix + path]) and row.size == len(objects[prefix + path])
     # Each config file's row names the Podman secret the CLI creates from it; units and the manifest name none.
     file_secrets = {s["file"]: s["name"] for s in manifest["secrets"] if s["source"] == "file"}
-    assert set(file_secrets) == {"Caddyfile", "litellm-config.yaml", "llama-swap-config.yaml", "searxng-settings.yml"}
+    assert set(file_secrets) == {
+        "Caddyfile",
+        "cockpit-cockpit.conf",
+        "litellm-config.yaml",
+        "llama-swap-config.yaml",
+        "searxng-settings.yml",
+    }
     assert {path: row.secret_name for path, row in rows.items() if row.secret_name} == file_secrets
     assert release.manifest_key == prefix + "manifest.json"
     promotion = Promotion.objects.get()

@@ -114,7 +114,7 @@ def test_releases_cut_through_the_api_and_the_command_are_published_and_latest_i
     api.force_authenticate(user)
 
     created = api.post(
-        "/api/v1/releases/", {"name": "from the api", "models": [{"model": "claude-3.5-haiku"}]}, format="json"
+        "/api/v1/releases/", {"name": "from the api", "models": [{"model": "claude-haiku-4.5"}]}, format="json"
     )
     assert created.status_code == 201, created.json()
     answer = api.post(f"/api/v1/releases/{created.json()['id']}/cut/")

@@ -115,7 +115,7 @@ def test_open_webui_is_a_single_owner_instance_on_postgres_redis_and_litellm(min
     assert env["WEBSOCKET_MANAGER"] == "redis" and env["REDIS_URL"] == "redis://openwebui-redis:6379/0"
     assert env["OPENAI_API_BASE_URL"] == "http://litellm:4000/v1" and env["ENABLE_OLLAMA_API"] == "False"
     assert env["WEBUI_URL"] == "https://box.tail1234.ts.net:3000"
-    assert env["WEBUI_NAME"] == "Leger AI" and env["DEFAULT_MODELS"] == "claude-3.5-haiku"
+    assert env["WEBUI_NAME"] == "Leger AI" and env["DEFAULT_MODELS"] == "claude-haiku-4.5"
     unit = quadlet.parse(text)
     # Every setting is a unit line: the CLI installs only units, so no file beside it can be read.
     assert unit.values("Container", "EnvironmentFile") == []
@@ -132,8 +132,8 @@ def test_litellm_reads_keys_from_the_environment_and_sends_local_models_to_llama
     files = render(full)
     config = yaml.safe_load(files["litellm-config.yaml"])
     by_name = {entry["model_name"]: entry["litellm_params"] for entry in config["model_list"]}
-    assert by_name["claude-3.5-haiku"] == {
-        "model": "anthropic/claude-3.5-haiku",
+    assert by_name["claude-haiku-4.5"] == {
+        "model": "anthropic/claude-haiku-4-5-20251001",
         "api_key": "os.environ/ANTHROPIC_API_KEY",
     }
     assert by_name["granite-4.0-h-micro"]["api_base"] == "http://llama-swap:8080/v1"
@@ -200,7 +200,7 @@ def test_a_file_secret_is_named_after_the_files_path_and_bytes() -> None:
 
 
 def test_a_changed_config_file_is_a_new_secret_and_changes_only_its_unit(full) -> None:
-    other = changed(full, lambda s: s["models"][0].update(litellm_model="anthropic/claude-3-5-haiku-20241022"))
+    other = changed(full, lambda s: s["models"][0].update(litellm_model="anthropic/claude-haiku-4-5"))
     before, after = render(full), render(other)
     assert before["litellm-config.yaml"] != after["litellm-config.yaml"]
     old = file_secret_name("litellm-config.yaml", before["litellm-config.yaml"])

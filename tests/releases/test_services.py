@@ -44,7 +44,7 @@ def test_it_refuses_a_draft_without_a_name(alice: User) -> None:
 def test_it_saves_the_chosen_models(ready_user: dict[str, Any]) -> None:
     release = minimal_draft(ready_user["user"])
     release.refresh_from_db()
-    assert release.inputs["models"] == [{"model": "claude-3.5-haiku", "provider": None}]
+    assert release.inputs["models"] == [{"model": "claude-haiku-4.5", "provider": None}]
 
 
 def test_a_cloud_model_without_a_key_is_refused_naming_its_providers_and_nothing_is_saved(
@@ -58,15 +58,15 @@ def test_a_cloud_model_without_a_key_is_refused_naming_its_providers_and_nothing
     )
     release.refresh_from_db()
     assert release.name == "home"
-    assert release.inputs["models"] == [{"model": "claude-3.5-haiku", "provider": None}]
+    assert release.inputs["models"] == [{"model": "claude-haiku-4.5", "provider": None}]
 
 
 def test_a_provider_the_user_has_no_key_for_is_refused(ready_user: dict[str, Any]) -> None:
     release = minimal_draft(ready_user["user"])
     with pytest.raises(ValidationError) as error:
-        services.release_update(release=release, models=[{"model": "claude-3.5-haiku", "provider": "aws-bedrock"}])
+        services.release_update(release=release, models=[{"model": "claude-haiku-4.5", "provider": "aws-bedrock"}])
     assert messages(error, "models") == (
-        "Claude 3.5 Haiku through AWS Bedrock needs a key for AWS Bedrock; add one on /providers."
+        "Claude Haiku 4.5 through AWS Bedrock needs a key for AWS Bedrock; add one on /providers."
     )
 
 
@@ -74,11 +74,11 @@ def test_unknown_and_repeated_models_are_refused(ready_user: dict[str, Any]) -> 
     release = minimal_draft(ready_user["user"])
     with pytest.raises(ValidationError) as error:
         services.release_update(
-            release=release, models=[{"model": "no-such-model"}, {"model": "claude-3.5-haiku"}, "claude-3.5-haiku"]
+            release=release, models=[{"model": "no-such-model"}, {"model": "claude-haiku-4.5"}, "claude-haiku-4.5"]
         )
     text = messages(error, "models")
     assert "no model 'no-such-model'" in text
-    assert "claude-3.5-haiku is chosen twice" in text
+    assert "claude-haiku-4.5 is chosen twice" in text
 
 
 def test_a_local_model_needs_no_key(ready_user: dict[str, Any]) -> None:
@@ -94,7 +94,7 @@ def test_two_keys_for_one_variable_are_refused(ready_user: dict[str, Any]) -> No
     with pytest.raises(ValidationError) as error:
         services.release_update(
             release=release,
-            models=[{"model": "claude-3.5-haiku"}, {"model": "claude-3-haiku", "credential": second.pk}],
+            models=[{"model": "claude-haiku-4.5"}, {"model": "claude-sonnet-4-5", "credential": second.pk}],
         )
     assert "ANTHROPIC_API_KEY with two different keys" in messages(error, "models")
 
@@ -189,7 +189,7 @@ def test_validating_steps_in_order_records_how_far_the_wizard_got(ready_user: di
         "models": ["Choose at least one model for the stack to serve."]
     }
     assert release.step == 0
-    release = services.release_update(release=release, models=[{"model": "claude-3.5-haiku"}])
+    release = services.release_update(release=release, models=[{"model": "claude-haiku-4.5"}])
     for step in services.STEPS:
         assert services.release_validate_step(release=release, step=step) == {}
     release.refresh_from_db()
@@ -239,7 +239,13 @@ def test_the_preview_lists_files_and_the_secrets_the_machine_needs_without_any_v
     assert "RAG_OPENAI_API_KEY" in secrets["openai_api_key"]["targets"]
     # Config files are secrets the machine mounts where each program reads them.
     config = {s["file"]: s for s in preview.secrets if s["source"] == "file"}
-    assert set(config) == {"Caddyfile", "litellm-config.yaml", "llama-swap-config.yaml", "searxng-settings.yml"}
+    assert set(config) == {
+        "Caddyfile",
+        "cockpit-cockpit.conf",
+        "litellm-config.yaml",
+        "llama-swap-config.yaml",
+        "searxng-settings.yml",
+    }
     assert (config["searxng-settings.yml"]["type"], config["searxng-settings.yml"]["target"]) == (
         "mount",
         "/etc/searxng/settings.yml",
@@ -258,8 +264,8 @@ def test_the_choices_offer_keyed_cloud_models_local_models_active_selections_and
 ) -> None:
     choices = selectors.release_choices(owner=full_user["user"])
     cloud = {choice.llm.pk: choice for choice in choices.cloud_models}
-    assert "claude-3.5-haiku" in cloud and "gpt-4o-mini" in cloud
-    assert [option.provider.pk for option in cloud["claude-3.5-haiku"].providers] == ["anthropic"]
+    assert "claude-haiku-4.5" in cloud and "gpt-4o-mini" in cloud
+    assert [option.provider.pk for option in cloud["claude-haiku-4.5"].providers] == ["anthropic"]
     assert all(
         option.provider.pk in {"anthropic", "openai"} for choice in cloud.values() for option in choice.providers
     )

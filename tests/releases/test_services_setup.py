@@ -80,7 +80,7 @@ def ready_user(alice: User, catalog: None) -> dict[str, Any]:
 
 def minimal_draft(user: User, name: str = "home") -> Release:
     release = services.release_create(owner=user, name=name)
-    return services.release_update(release=release, models=[{"model": "claude-3.5-haiku"}])
+    return services.release_update(release=release, models=[{"model": "claude-haiku-4.5"}])
 
 
 def wait_until_done(release: Release, *, timeout: float = 60) -> Release:
@@ -140,7 +140,7 @@ def full_draft(setup: dict[str, Any], name: str = "everything") -> Release:
     return services.release_update(
         release=release,
         models=[
-            {"model": "claude-3.5-haiku"},
+            {"model": "claude-haiku-4.5"},
             {"model": "gpt-4o-mini", "provider": "openai"},
             {"model": "gpt-oss-20b"},
             {"model": "qwen3-4b"},

@@ -128,7 +128,7 @@ def test_a_container_without_an_image_is_refused(release) -> None:
     [
         ("WEBUI_NAME=Leger AI", "WEBUI_NAMEZ=Leger AI", "WEBUI_NAMEZ", "Open WebUI v0.12.4 does not read WEBUI_NAMEZ"),
         (
-            "DEFAULT_MODELS=claude-3.5-haiku",
+            "DEFAULT_MODELS=claude-haiku-4.5",
             "DEFAULT_MODELS=gpt-5",
             "DEFAULT_MODELS",
             "'gpt-5', which LiteLLM does not serve",
@@ -206,14 +206,14 @@ def test_it_finds_yaml_that_does_not_parse(release) -> None:
 
 def test_it_finds_models_the_stack_does_not_agree_on(release) -> None:
     snapshot, files = release
-    # The release offers claude-3.5-haiku but LiteLLM no longer serves it.
-    broken = replace(files, "litellm-config.yaml", "model_name: claude-3.5-haiku", "model_name: claude-renamed")
+    # The release offers claude-haiku-4.5 but LiteLLM no longer serves it.
+    broken = replace(files, "litellm-config.yaml", "model_name: claude-haiku-4.5", "model_name: claude-renamed")
     problems = problems_of(snapshot, broken)
     assert_problem(
         problems,
         "litellm-config.yaml",
         line_of(broken["litellm-config.yaml"], "model_list:"),
-        "'claude-3.5-haiku' is not in model_list",
+        "'claude-haiku-4.5' is not in model_list",
     )
     assert_problem(
         problems,

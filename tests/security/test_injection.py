@@ -287,7 +287,7 @@ def test_odd_text_in_a_release_reaches_the_files_harmlessly_or_is_refused(
             api,
             "post",
             "/api/v1/releases/",
-            {"name": payload, "models": [{"model": "claude-3.5-haiku"}], "openwebui": {"WEBUI_NAME": payload}},
+            {"name": payload, "models": [{"model": "claude-haiku-4.5"}], "openwebui": {"WEBUI_NAME": payload}},
         )
         refused_or_ok(answer)
         if answer.status_code != 201:
@@ -378,9 +378,9 @@ def test_a_nul_character_in_an_id_or_filter_is_not_found_or_refused(
 @pytest.mark.parametrize(
     "body",
     [
-        {"name": "a", "models": [{"model": "claude-3.5-haiku"}], "openwebui": {"WEBUI_NAME": "a\ud800"}},
-        {"name": "b", "models": [{"model": "claude-3.5-haiku\ud800"}]},
-        {"name": "c", "models": [{"model": "claude-3.5-haiku"}], "openwebui": {"\ud800": "x"}},
+        {"name": "a", "models": [{"model": "claude-haiku-4.5"}], "openwebui": {"WEBUI_NAME": "a\ud800"}},
+        {"name": "b", "models": [{"model": "claude-haiku-4.5\ud800"}]},
+        {"name": "c", "models": [{"model": "claude-haiku-4.5"}], "openwebui": {"\ud800": "x"}},
     ],
     ids=["openwebui-value", "model-id", "openwebui-name"],
 )

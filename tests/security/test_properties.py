@@ -21,7 +21,7 @@ from leger.marketplace.values import values_errors
 from leger.releases.models import OpenWebUIVariable
 from leger.releases.rendering import render
 from leger.releases.services import clean_openwebui_value
-from leger.releases.snapshot import Snapshot, example_snapshot, validate_snapshot
+from leger.releases.snapshot import Snapshot, below_path_refusals, containers, example_snapshot, validate_snapshot
 from leger.releases.validation import validate
 
 RENDER_SETTINGS = settings(
@@ -89,8 +89,11 @@ def snapshots(draw: st.DrawFn) -> Snapshot:
             unique=True,
         )
     )
+    services = {service["id"]: service for service in containers(snapshot)}
     for route, port in zip(snapshot["routes"], ports, strict=True):
-        route["exposed"] = draw(st.booleans())
+        # What cannot live below a path is not exposed by path (the snapshot check refuses it).
+        wanted = {**route, "exposed": True}
+        route["exposed"] = draw(st.booleans()) and not below_path_refusals([wanted], services, exposure)
         route["port"] = port
         route["websocket"] = draw(st.booleans())
     return validate_snapshot(snapshot)
