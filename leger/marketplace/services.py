@@ -158,6 +158,53 @@ def _prepare_update(
     return selection
 
 
+def _lock_slot(owner_id: int, slot_id: str) -> None:
+    list(
+        Selection.objects.select_for_update(no_key=True)
+        .filter(owner_id=owner_id, slot_id=slot_id)
+        .order_by("pk")
+        .values_list("pk")
+    )
+
+
+def _shared_names(service: Service) -> set[str]:
+    """The slot's shared settings a selection of ``service`` holds (plain ones; a secret is each provider's)."""
+    if service.slot_id is None:
+        return set()
+    return {variable.name for variable in service.slot.shared_variables.all() if not variable.is_secret}
+
+
+def _slot_siblings(selection: Selection) -> Any:
+    return Selection.objects.filter(owner_id=selection.owner_id, slot_id=selection.service.slot_id).exclude(
+        pk=selection.pk
+    )
+
+
+def _inherit_shared(owner: AbstractBaseUser, service: Service, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A new provider of a slot starts from the slot's shared settings the owner already set (the active
+    provider's first), under the values given."""
+    shared = _shared_names(service)
+    if not shared:
+        return dict(values)
+    sibling = Selection.objects.filter(owner=owner, slot_id=service.slot_id).order_by("-active", "-updated_at").first()
+    inherited = {name: value for name, value in ((sibling.values or {}) if sibling else {}).items() if name in shared}
+    return {**inherited, **values}
+
+
+def _share(selection: Selection) -> None:
+    """The slot's shared settings of ``selection`` become every other provider's of that slot (one place per
+    setting, as the page says), so a switch keeps them."""
+    shared = _shared_names(selection.service)
+    if not shared:
+        return
+    mine = {name: value for name, value in (selection.values or {}).items() if name in shared}
+    # The caller holds the locks of the slot's rows (taken in one order, as a switch takes them).
+    for sibling in _slot_siblings(selection).order_by("pk"):
+        values = {**{k: v for k, v in (sibling.values or {}).items() if k not in shared}, **mine}
+        if values != (sibling.values or {}):
+            Selection.objects.filter(pk=sibling.pk).update(values=values)
+
+
 def selection_create(
     *,
     owner: AbstractBaseUser,
@@ -166,9 +213,15 @@ def selection_create(
     credential: Any = None,
     active: bool = True,
 ) -> Selection:
-    """Configure ``service`` for ``owner``. Secret values are stored encrypted; the rest as given."""
-    selection = _prepare_new(owner=owner, service=service, values=values or {}, credential=credential, active=active)
-    _save(selection, force_insert=True)
+    """Configure ``service`` for ``owner``. Secret values are stored encrypted; the rest as given. The slot's
+    shared settings start from the ones the owner set for another provider of the slot."""
+    values = _inherit_shared(owner, service, values or {})
+    selection = _prepare_new(owner=owner, service=service, values=values, credential=credential, active=active)
+    with transaction.atomic():
+        if service.slot_id is not None:
+            _lock_slot(owner.pk, service.slot_id)
+        _save(selection, force_insert=True)
+        _share(selection)
     return selection
 
 
@@ -185,9 +238,16 @@ def selection_update(
     with transaction.atomic():
         # Lock the row before reading it: a slot switch (or another save) committed between the read and the
         # write would otherwise be undone by the stale copy, e.g. a switch to it left with no active provider.
-        list(Selection.objects.select_for_update(no_key=True).filter(pk=selection.pk).order_by().values_list("pk"))
+        # A selection in a slot locks the slot's rows in one order (a switch does too), since its shared settings
+        # are written to the others.
+        if selection.slot_id is not None:
+            _lock_slot(selection.owner_id, selection.slot_id)
+        else:
+            list(Selection.objects.select_for_update(no_key=True).filter(pk=selection.pk).order_by().values_list("pk"))
         selection = _prepare_update(selection=selection, values=values, credential=credential, active=active)
         _save(selection)
+        if values is not None:
+            _share(selection)
     return selection
 
 
@@ -265,8 +325,14 @@ def slot_switch(*, owner: AbstractBaseUser, slot: Slot, to_selection: Selection)
                 row.active = False
                 _save(row, update_fields=["active", "updated_at"])
         target.active = True
+        if previous is not None:
+            # The slot's shared settings (retrieval's chunk size, web search's result count, ...) are the slot's,
+            # as the page says: they go along to the provider switched to.
+            shared = {variable.name for variable in slot.shared_variables.all() if not variable.is_secret}
+            carried = {name: value for name, value in (previous.values or {}).items() if name in shared}
+            target.values = {**{k: v for k, v in (target.values or {}).items() if k not in shared}, **carried}
         _validate(target, {})
-        _save(target, update_fields=["active", "updated_at"])
+        _save(target, update_fields=["active", "values", "updated_at"])
     return SwitchResult(slot=slot, current=target, previous=previous, message=message, changed=True)
 
 
