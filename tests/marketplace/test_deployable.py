@@ -33,3 +33,15 @@ def test_a_service_that_runs_elsewhere_cannot_be_chosen_without_its_address(
     with pytest.raises(ValidationError) as refused:
         select(alice, service)
     assert variable in str(refused.value) and "required" in str(refused.value)
+
+
+def test_every_setting_says_what_happens_when_it_is_left_empty(catalog: None) -> None:
+    """A setting the page may leave empty says what the program then does (or has a default Leger writes)."""
+    from leger.marketplace.models import Variable
+
+    silent = [
+        f"{variable.service_id or variable.slot_id}: {variable.name}"
+        for variable in Variable.objects.filter(default__isnull=True, required=False).exclude(type="secret")
+        if "empty" not in variable.help_text.lower()
+    ]
+    assert silent == []
