@@ -63,7 +63,7 @@ def ready_draft(user: User, catalog) -> Release:
     credential_create(owner=user, provider=Provider.objects.get(pk="anthropic"), label="work", value=key)
     tailnet_settings_put(owner=user, tailnet="tail1234.ts.net", hostname="box", exposure="port", custom_domain="")
     draft = services.release_update(
-        release=services.release_create(owner=user, name="Home box"), models=[{"model": "claude-3-haiku"}]
+        release=services.release_create(owner=user, name="Home box"), models=[{"model": "claude-haiku-4.5"}]
     )
     for step in services.STEPS:
         assert services.release_validate_step(release=draft, step=step) == {}

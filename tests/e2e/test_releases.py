@@ -86,13 +86,13 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     # Step 1: the models. Only models with a key (or local ones) can be ticked; a tick saves itself.
     expect(page.get_by_role("heading", name="Step 1 of 4: Models")).to_be_visible()
     assert_accessible_basics(page)
-    page.get_by_role("searchbox", name="Search models").fill("claude 3 haiku")
+    page.get_by_role("searchbox", name="Search models").fill("claude haiku 4.5")
     expect(page.get_by_role("heading", name=re.compile("^Matching models you can add"))).to_be_visible()
-    haiku = page.get_by_role("checkbox", name="Claude 3 Haiku", exact=True)
+    haiku = page.get_by_role("checkbox", name="Claude Haiku 4.5", exact=True)
     haiku.check()
     saved(page)
     # The list is drawn again from what was saved: the model moves into the release, the focus stays on its box.
-    expect(page.get_by_role("list", name="Models in this release")).to_contain_text("Claude 3 Haiku")
+    expect(page.get_by_role("list", name="Models in this release")).to_contain_text("Claude Haiku 4.5")
     expect(page.get_by_role("list", name="Models in this release").get_by_role("checkbox")).to_be_focused()
     screenshot("step-models")
     screenshot("step-models", phone=True)
@@ -199,7 +199,7 @@ def test_a_release_is_walked_through_cut_published_downloaded_and_compared_with_
     page.get_by_role("button", name="Clone into a new draft").click()
     expect(page.get_by_role("heading", name="Step 1 of 4: Models")).to_be_visible()
     # A clone is checked step by step again, carrying every choice over.
-    expect(page.get_by_role("checkbox", name="Claude 3 Haiku", exact=True)).to_be_checked()
+    expect(page.get_by_role("checkbox", name="Claude Haiku 4.5", exact=True)).to_be_checked()
     continue_to(page, "Add-on services")
     expect(page.get_by_role("checkbox", name="SearXNG")).to_be_checked()
     continue_to(page, "Open WebUI settings")
