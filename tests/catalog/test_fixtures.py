@@ -120,6 +120,10 @@ DISABLED_UNLISTED = {
 # Gemini 2.5 Pro takes 1,048,576 tokens (2M never shipped); Mistral Large 2 and later take 128K (32K was Large 1).
 CONTEXT_CORRECTED = {"gemini-2.5-pro": 1_048_576, "mistral-large": 131_072}
 
+# Context windows the reference wrote as llama-server's starting context: what each model supports (model cards:
+# Gemma 3 4B and Llama 3.3 70B 128K tokens, Qwen3 Coder 30B 256K).
+LOCAL_CONTEXT_CORRECTED = {"gemma-3-4b-it": 131_072, "llama-3.3-70b-instruct": 131_072, "qwen3-coder-30b": 262_144}
+
 # Local models: Voyage models have no open weights, so the reference's voyage-3-large GGUF does not exist.
 LOCAL_DROPPED = {"voyage-3-large"}
 # Local files corrected to what their repositories hold: OpenAI publishes no GGUF (ggml-org does), Meta publishes
@@ -253,7 +257,7 @@ def test_every_reference_local_model_is_present_with_its_runtime_facts(catalog: 
             continue
         llm = LLM.objects.get(pk=catalog_id)
         assert (llm.kind, llm.maker_id) == ("local", ref["maker"])
-        assert llm.context_window == ref["context_window"]
+        assert llm.context_window == LOCAL_CONTEXT_CORRECTED.get(ref["id"], ref["context_window"]), catalog_id
         assert (llm.ctx_size, llm.ttl, llm.ram_required_gb, llm.flash_attn) == (
             ref["ctx_size"], ref["ttl"], ref["ram_required_gb"], ref["flash_attn"]
         ), catalog_id  # fmt: skip
@@ -287,3 +291,16 @@ def test_local_files_are_gguf_files_in_owner_name_repositories(catalog: None) ->
         assert re.fullmatch(r"[\w.-]+/[\w.-]+", llm.hf_repo), llm.pk
         assert llm.hf_file.endswith(".gguf"), llm.pk
         assert llm.ctx_size <= llm.context_window, llm.pk
+
+
+def test_no_two_models_share_a_name_and_only_coders_are_called_coding_models(catalog: None) -> None:
+    names: dict[str, str] = {}
+    for llm in LLM.objects.order_by("pk"):
+        assert names.setdefault(llm.name, llm.pk) == llm.pk, f"{names[llm.name]} and {llm.pk} are both {llm.name!r}"
+        if llm.is_local and " coding model " in f" {llm.description} ":
+            assert "coder" in llm.name.lower(), f"{llm.pk} is a general model its description calls a coding model"
+
+
+def test_a_local_model_knows_a_context_window_at_least_the_one_it_starts_with(catalog: None) -> None:
+    for llm in LLM.objects.filter(kind="local"):
+        assert llm.context_window and llm.ctx_size and llm.context_window >= llm.ctx_size, llm.pk

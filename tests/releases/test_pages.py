@@ -677,3 +677,19 @@ def test_a_cut_releases_wizard_is_read_only(
     page = alice_client.get(f"/releases/{release.pk}/summary/").content.decode()
     assert "What version 1 was cut from" in page and "Claude Haiku 4.5" in page
     assert "Cut and publish" not in page and "<code>litellm-config.yaml</code>" in page
+
+
+@pytest.mark.django_db
+def test_every_example_the_model_search_suggests_finds_a_model_to_add(
+    ready_user: dict[str, Any], alice_client: Client
+) -> None:
+    draft = services.release_create(owner=ready_user["user"], name="fresh")  # nothing chosen yet
+    page = alice_client.get(f"/releases/{draft.pk}/models/").content.decode()
+    placeholder = re.search(r'id="filter-search"[^>]*placeholder="e\.g\. ([^"]+)"', page)
+    assert placeholder, "the search suggests no example"
+    examples = re.split(r", | or ", placeholder.group(1))
+    assert len(examples) >= 3
+    for example in examples:
+        found = alice_client.get(f"/releases/{draft.pk}/models/", {"search": example}).content.decode()
+        count = re.search(r"Matching models you can add \((\d+)\)", found)
+        assert count and int(count.group(1)) > 0, f"searching {example!r} finds nothing to add"
