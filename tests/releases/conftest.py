@@ -3,6 +3,7 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,6 +44,23 @@ def service(snapshot: Snapshot, service_id: str) -> dict:
         if candidate["id"] == service_id:
             return candidate
     raise KeyError(service_id)
+
+
+def secret_environment(owner: Any, snapshot: Any, files: dict[str, str], service: str) -> dict[str, str]:
+    """What the leger CLI gives ``service``'s container from its secrets: each env secret the manifest lists for
+    it, read by name as the CLI reads it, under every variable it fills."""
+    from leger.providers.audit import SYSTEM
+    from leger.providers.services import secret_reveal
+    from leger.releases.manifest import build_manifest
+
+    manifest = build_manifest(snapshot, files)
+    (entry,) = [s for s in manifest["services"] if s["name"] == service]
+    environment: dict[str, str] = {}
+    for secret in manifest["secrets"]:
+        if secret["name"] in entry["secrets_required"] and secret["type"] == "env":
+            value = secret_reveal(owner=owner, name=secret["name"], actor=owner, source=SYSTEM).value
+            environment.update(dict.fromkeys(secret["targets"], value))
+    return environment
 
 
 def unit_environment(text: str) -> dict[str, str]:

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import threading
 import time
@@ -36,13 +35,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth.models import User
 
 from leger.catalog.models import Provider
-from leger.providers.audit import SYSTEM
-from leger.providers.services import credential_create, secret_reveal
+from leger.providers.services import credential_create
 from leger.releases import services as release_services
-from leger.releases.manifest import build_manifest
 from leger.releases.rendering import render
 from tests.releases import test_services_setup as setup
+from tests.releases.conftest import secret_environment
+from tests.releases.test_real_tools import require
 from tests.releases.test_services_setup import a_key, add_key, add_tailnet
+from tests.services import free_port
 
 catalog = setup.catalog
 
@@ -59,18 +59,9 @@ VERTEX_TOKEN = "ya29.leger-stand-in-token"
 
 
 def proxy_binary() -> Path:
-    if PROXY.is_file():
-        return PROXY
-    message = "the LiteLLM proxy is not installed; run scripts/install-litellm-proxy"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return Path(
+        require(str(PROXY) if PROXY.is_file() else None, "the LiteLLM proxy", install="scripts/install-litellm-proxy")
+    )
 
 
 class Providers:
@@ -309,14 +300,12 @@ def test_the_real_litellm_proxy_calls_each_provider_authenticated_as_it_expects(
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
 
     # The container's environment as the CLI gives it: every env secret the manifest lists for LiteLLM.
-    manifest = build_manifest(release.snapshot, files)
-    (litellm,) = [s for s in manifest["services"] if s["name"] == "litellm"]
-    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    for entry in manifest["secrets"]:
-        if entry["name"] in litellm["secrets_required"] and entry["type"] == "env":
-            value = secret_reveal(owner=alice, name=entry["name"], actor=alice, source=SYSTEM).value
-            for target in entry["targets"]:
-                environment[target] = value
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        **secret_environment(alice, release.snapshot, files, "litellm"),
+    }
     assert environment["AWS_ACCESS_KEY_ID"] == key_id and environment["AWS_SECRET_ACCESS_KEY"] == secret
     master = environment["LITELLM_MASTER_KEY"]
 

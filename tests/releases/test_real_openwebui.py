@@ -11,7 +11,6 @@ manifest lists for Open WebUI, read by name. The test changes only where Open We
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 import uuid
@@ -22,14 +21,13 @@ import httpx
 import pytest
 from django.contrib.auth.models import User
 
-from leger.providers.audit import SYSTEM
-from leger.providers.services import secret_reveal
 from leger.releases import services as release_services
-from leger.releases.manifest import build_manifest
 from leger.releases.rendering import render
 from tests.releases import test_services_setup as setup
-from tests.releases.conftest import unit_environment
+from tests.releases.conftest import secret_environment, unit_environment
+from tests.releases.test_real_tools import require
 from tests.releases.test_services_setup import add_key, add_tailnet, minimal_draft, select
+from tests.services import free_port
 
 catalog = setup.catalog
 
@@ -41,18 +39,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
 def open_webui() -> Path:
-    if OPEN_WEBUI.is_file():
-        return OPEN_WEBUI
-    message = "Open WebUI is not installed; run scripts/install-openwebui"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return Path(
+        require(str(OPEN_WEBUI) if OPEN_WEBUI.is_file() else None, "Open WebUI", install="scripts/install-openwebui")
+    )
 
 
 def psql(sql: str) -> None:
@@ -82,14 +71,10 @@ def test_open_webui_calls_each_chosen_service_where_the_release_says(
     release = release_services.release_cut(release=draft, actor=alice)
     files = render(release.snapshot)
 
-    environment = dict(unit_environment(files["openwebui.container"]))
-    manifest = build_manifest(release.snapshot, files)
-    (service,) = [s for s in manifest["services"] if s["name"] == "openwebui"]
-    for entry in manifest["secrets"]:
-        if entry["name"] in service["secrets_required"] and entry["type"] == "env":
-            value = secret_reveal(owner=alice, name=entry["name"], actor=alice, source=SYSTEM).value
-            for target in entry["targets"]:
-                environment[target] = value
+    environment = {
+        **unit_environment(files["openwebui.container"]),
+        **secret_environment(alice, release.snapshot, files, "openwebui"),
+    }
     litellm_key = environment["OPENAI_API_KEY"]
     assert litellm_key.startswith("sk-") and litellm_key != openai_key
 

@@ -23,6 +23,7 @@ from leger.releases.rendering import render
 from leger.releases.snapshot import containers, example_snapshot, keeps_path
 from leger.releases.validation import QUADLET_SUFFIXES
 from tests.releases.conftest import changed, unit_environment
+from tests.services import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 QUADLET = REPO / ".cache" / "tools" / "podman" / "usr" / "libexec" / "podman" / "quadlet"
@@ -31,10 +32,10 @@ RELEASES = [(kind, exposure) for kind in ("minimal", "full") for exposure in ("p
 pytestmark = pytest.mark.slow
 
 
-def require(tool: str | None, what: str) -> str:
+def require(tool: str | None, what: str, *, install: str = "scripts/install-tools") -> str:
     if tool:
         return tool
-    message = f"{what} is not installed; run scripts/install-tools"
+    message = f"{what} is not installed; run {install}"
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
@@ -318,14 +319,6 @@ def _stand_ins(services: list[dict], directory: Path) -> tuple[dict[str, int], l
     return ports, servers
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.parametrize("exposure", ["port", "path", "subdomain"])
 def test_caddy_runs_the_release_caddyfile_and_proxies_each_route_to_its_service(tmp_path: Path, exposure: str) -> None:
     """`caddy run` with the release's Caddyfile, changed only to listen on loopback over plain HTTP (no
@@ -347,7 +340,7 @@ def test_caddy_runs_the_release_caddyfile_and_proxies_each_route_to_its_service(
 
     def site(match: re.Match[str]) -> str:
         host, port = match.group(1), int(match.group(2) or 443)
-        listen.setdefault(port, _free_port())
+        listen.setdefault(port, free_port())
         return f"http://{host}:{listen[port]} {{"
 
     adapted = re.sub(r"^https://([a-z0-9.-]+)(?::(\d+))? \{$", site, caddyfile, flags=re.M)
