@@ -44,6 +44,25 @@ def _first_claims(
                 )
 
 
+def _check_companion(item: Item, by_id: dict[str, Item], context: CheckContext) -> None:
+    """An add-on's container not named after it is a companion (its database, its cache): its main container,
+    the one named after the add-on, requires it, and Open WebUI never talks to it."""
+    data, addon = item.data, item.data["addon"]
+    main = by_id.get(addon)
+    if main is None or main.data.get("addon") != addon:
+        context.problem(
+            item,
+            "id",
+            f"an add-on's main container is named after its marketplace service: add one with id {addon!r}, or "
+            f"rename this one to {addon!r}",
+        )
+    elif data["id"] not in main.data.get("requires", []):
+        context.problem(item, "addon", f"a companion runs for its add-on's container: list it in {addon!r}'s requires")
+    for field in ("openwebui_env", "openwebui_secrets", "exposable"):
+        if data.get(field):
+            context.problem(item, field, f"Open WebUI talks to the add-on's container {addon!r}; move it there")
+
+
 def check_infrastructure(items: list[Item], context: CheckContext) -> None:
     if not items:
         return
@@ -71,6 +90,8 @@ def check_infrastructure(items: list[Item], context: CheckContext) -> None:
                     context.problem(item, field, "an exposable service needs a default for it (Caddy routes use it)")
         elif data.get("exposed_by_default"):
             context.problem(item, "exposed_by_default", "only an exposable service can be exposed by default")
+        if role == "addon" and addon and data["id"] != addon:
+            _check_companion(item, by_id, context)
         for index, name in enumerate(data.get("requires", [])):
             field = f"requires[{index}]"
             if name == data["id"]:

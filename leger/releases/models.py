@@ -114,6 +114,12 @@ class InfrastructureService(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_addon_main(self) -> bool:
+        """The container of an add-on that carries its name and that Open WebUI talks to; the add-on's other
+        containers (its database, its cache) are companions its main one requires."""
+        return self.role == self.Role.ADDON and self.id == self.addon
+
     def clean(self) -> None:
         # The same rules a release applies when it copies this row into a snapshot, so an admin edit that a
         # cut would refuse is refused here, next to the field.

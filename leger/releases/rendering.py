@@ -526,7 +526,7 @@ def _dedupe_secrets(uses: Iterable[SecretUse]) -> list[SecretUse]:
 
 
 # A model id a download endpoint takes (Systran/faster-whisper-small): nothing a shell would read.
-MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)?")
+MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)?(:[A-Za-z0-9._-]+)?")
 
 
 def below_path(snapshot: Snapshot, service_id: str) -> str:
@@ -611,7 +611,10 @@ def plan_release(snapshot: Snapshot) -> ReleasePlan:
         if preload and MODEL_ID.fullmatch(model):
             # Fetched in the background once the server answers, so the first transcription finds its model;
             # detached, so a slow download never holds up the unit's start (and its failure never fails it).
-            fetch = f"until curl -fsS -X POST {preload['url']}{model}; do sleep 10; done"
+            if "command" in preload:
+                fetch = f"until {' '.join(preload['command'])} {model}; do sleep 10; done"
+            else:
+                fetch = f"until curl -fsS -X POST {preload['url']}{model}; do sleep 10; done"
             plan.post_start = ["/usr/bin/podman", "exec", "--detach", plan.service["id"], "sh", "-c", fetch]
 
     local_models = [

@@ -138,8 +138,18 @@ class World:
 
     @cached_property
     def addon_containers(self) -> dict[str, InfrastructureService]:
-        """Add-on containers by the marketplace service that brings them in."""
-        return {row.addon: row for row in self.infrastructure if row.role == InfrastructureService.Role.ADDON}
+        """Add-on containers by the marketplace service that brings them in: the one named after it, which
+        Open WebUI talks to."""
+        return {row.addon: row for row in self.infrastructure if row.is_addon_main}
+
+    @cached_property
+    def addon_companions(self) -> dict[str, list[InfrastructureService]]:
+        """The other containers of each add-on (its database, its cache), by marketplace service."""
+        companions: dict[str, list[InfrastructureService]] = {}
+        for row in self.infrastructure:
+            if row.role == InfrastructureService.Role.ADDON and not row.is_addon_main:
+                companions.setdefault(row.addon, []).append(row)
+        return companions
 
     @cached_property
     def exposable(self) -> dict[str, InfrastructureService]:
@@ -559,9 +569,10 @@ def clean_routes(value: Any, world: World) -> tuple[dict[str, dict[str, Any]], l
 def release_containers(world: World, selections: Sequence[Selection]) -> list[InfrastructureService]:
     """The containers a release with these selections runs: the core ones, then the add-ons, in order."""
     addons = [
-        world.addon_containers[s.service_id]
+        row
         for s in selections
         if s.service.self_hosted and s.service_id in world.addon_containers
+        for row in [world.addon_containers[s.service_id], *world.addon_companions.get(s.service_id, [])]
     ]
     return [*world.core_services, *sorted(addons, key=lambda row: (row.order, row.id))]
 
@@ -740,9 +751,10 @@ def _snapshot_addon(selection: Selection, world: World) -> Addon:
         {"secret": selection.secret_name(variable), "env_var": variable, "source": "selection"}
         for variable in sorted(selection.secret_values or {})
     ]
-    container = None
+    container, companions = None, []
     if service.self_hosted:
         container = service_spec_from_row(world.addon_containers[service.pk])
+        companions = [service_spec_from_row(row) for row in world.addon_companions.get(service.pk, [])]
     return {
         "id": service.pk,
         "name": service.name,
@@ -753,6 +765,7 @@ def _snapshot_addon(selection: Selection, world: World) -> Addon:
         "credential": credential,  # type: ignore[typeddict-item]
         "secrets": secrets,
         "container": container,
+        "companions": companions,
     }
 
 

@@ -46,7 +46,7 @@ from leger.lib.hardware import ACCELERATORS, BACKENDS, CPU
 
 # 2: add-ons carry ``secrets``. 3: the machine's hardware (``machine``), each service's GPU images
 # (``accelerated``) and each local model's ``mode``. Older snapshots are upgraded on reading (``upgrade_snapshot``).
-SNAPSHOT_FORMAT = 3
+SNAPSHOT_FORMAT = 4
 
 # The services every release runs; rendering has a template for each.
 CORE_SERVICES = (
@@ -111,11 +111,13 @@ class SecretSpec(TypedDict):
 
 
 class PreloadSpec(TypedDict):
-    """A model the service fetches on its first start: the Open WebUI variable naming it, and the service's own
-    download endpoint (inside its container), to which the model id is appended and POSTed."""
+    """A model the service fetches on its first start: the Open WebUI variable naming it, and either the
+    service's own download endpoint (inside its container), to which the model id is appended and POSTed, or
+    its own command (``ollama pull``), run inside its container with the model id after it."""
 
     variable: str
-    url: str
+    url: NotRequired[str]
+    command: NotRequired[list[str]]
 
 
 class BasePathSpec(TypedDict):
@@ -214,7 +216,8 @@ class Addon(TypedDict):
     variables: dict[str, Scalar]  # the selection's Open WebUI variable values
     credential: Credential | None  # its key and the (first) Open WebUI variable the key fills
     secrets: list[AddonSecret]  # every other variable Open WebUI reads from a secret for this add-on
-    container: ServiceSpec | None  # self-hosted add-ons only
+    container: ServiceSpec | None  # self-hosted add-ons only: the container Open WebUI talks to
+    companions: list[ServiceSpec]  # the containers it requires to run (SearXNG's Valkey, a gateway's database)
 
 
 class Route(TypedDict):
@@ -356,13 +359,23 @@ _SERVICE = _obj(
             }
         ),
         "preload": _or_null(
-            _obj(
-                ["variable", "url"],
-                {
-                    "variable": _ENV,
-                    "url": {"type": "string", "pattern": "^http://127\\.0\\.0\\.1:[0-9]{1,5}/[A-Za-z0-9._/-]*/$"},
-                },
-            )
+            {
+                **_obj(
+                    ["variable"],
+                    {
+                        "variable": _ENV,
+                        "url": {"type": "string", "pattern": "^http://127\\.0\\.0\\.1:[0-9]{1,5}/[A-Za-z0-9._/-]*/$"},
+                        "command": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "string", "pattern": "^[a-z][a-z0-9-]*$"},
+                        },
+                    },
+                ),
+                # One way to fetch it: the endpoint or the command (null passes both, having no keys).
+                "anyOf": [{"required": ["url"]}, {"required": ["command"]}],
+                "not": {"type": "object", "required": ["url", "command"]},
+            }
         ),
     },
 )
@@ -497,6 +510,7 @@ SNAPSHOT_SCHEMA: dict[str, Any] = {
                             ),
                         },
                         "container": _or_null(_SERVICE),
+                        "companions": {"type": "array", "items": _SERVICE},
                     },
                 ),
             },
@@ -553,15 +567,17 @@ def _where(path: Sequence[Any]) -> str:
 def upgrade_snapshot(data: Any) -> Any:
     """``data`` in the current format: an older snapshot (stored by an earlier Leger) gets the fields added
     since, with the values that render it exactly as before. Anything else comes back as it is."""
-    if not isinstance(data, dict) or data.get("format") not in (1, 2):
+    if not isinstance(data, dict) or data.get("format") not in (1, 2, 3):
         return data
     upgraded = copy.deepcopy(data)
     old = upgraded["format"]
     upgraded["format"] = SNAPSHOT_FORMAT
     addons = [addon for addon in upgraded.get("addons") or [] if isinstance(addon, dict)]
-    if old == 1:
-        for addon in addons:
+    for addon in addons:
+        if old == 1:
             addon.setdefault("secrets", [])
+        # Before format 4 an add-on ran at most one container.
+        addon.setdefault("companions", [])
     # Format 2 knew no hardware: everything ran on the CPU, and every local model was a chat model.
     upgraded.setdefault("machine", {"accelerator": CPU, "memory_gb": None, "gpu_memory_gb": None})
     services = [*(upgraded.get("infrastructure") or []), *(addon.get("container") for addon in addons)]
@@ -597,9 +613,14 @@ def validate_snapshot(data: Any) -> Snapshot:
     return data  # type: ignore[no-any-return]
 
 
+def addon_containers(addon: Addon) -> list[ServiceSpec]:
+    """The containers one add-on runs: the one Open WebUI talks to, then those it requires."""
+    return [addon["container"], *addon["companions"]] if addon["container"] else []
+
+
 def containers(snapshot: Snapshot) -> list[ServiceSpec]:
-    """Every container of the release: the infrastructure, then the self-hosted add-ons, in snapshot order."""
-    return [*snapshot["infrastructure"], *(a["container"] for a in snapshot["addons"] if a["container"])]
+    """Every container of the release: the infrastructure, then each self-hosted add-on's, in snapshot order."""
+    return [*snapshot["infrastructure"], *(c for a in snapshot["addons"] for c in addon_containers(a))]
 
 
 def _cross_reference_problems(snapshot: Snapshot) -> list[str]:
@@ -704,6 +725,16 @@ def _cross_reference_problems(snapshot: Snapshot) -> list[str]:
             )
         if addon["container"] is not None and addon["container"]["role"] != "addon":
             problems.append(f"add-on {addon['id']!r}: its container must have role 'addon'")
+        if addon["companions"] and addon["container"] is None:
+            problems.append(f"add-on {addon['id']!r}: companions run beside a container; it has none")
+        for companion in addon["companions"]:
+            if companion["role"] != "addon":
+                problems.append(f"add-on {addon['id']!r}: companion {companion['id']!r} must have role 'addon'")
+            if companion["openwebui_env"] or companion["openwebui_secrets"]:
+                problems.append(
+                    f"add-on {addon['id']!r}: Open WebUI talks to its container, not to companion "
+                    f"{companion['id']!r}; move its openwebui_env and openwebui_secrets there"
+                )
     setters: dict[str, list[str]] = {}
     layers: list[tuple[str, Mapping[str, Any]]] = [("the Open WebUI settings", snapshot["openwebui"])]
     for addon in snapshot["addons"]:
@@ -960,6 +991,11 @@ def example_snapshot(
                     "credential": None,
                     "secrets": [],
                     "container": service_spec(data),
+                    "companions": [
+                        service_spec(other)
+                        for other in fixtures.values()
+                        if other["role"] == "addon" and other.get("addon") == data["addon"] and other is not data
+                    ],
                 }
             )
         # An add-on that is only an API with a key; its key is the OpenAI credential the models use too.
@@ -973,6 +1009,7 @@ def example_snapshot(
                 "credential": {"secret": "openai-api-key", "env_var": "RAG_OPENAI_API_KEY"},
                 "secrets": [],
                 "container": None,
+                "companions": [],
             }
         )
         # A key that fills two variables (generation and edits), so the same secret reaches both.
@@ -988,6 +1025,7 @@ def example_snapshot(
                     {"secret": "openai-api-key", "env_var": "IMAGES_EDIT_OPENAI_API_KEY", "source": "credential"}
                 ],
                 "container": None,
+                "companions": [],
             }
         )
         # A secret setting of a selection (not a key from /providers).
@@ -1011,6 +1049,7 @@ def example_snapshot(
                     }
                 ],
                 "container": None,
+                "companions": [],
             }
         )
         openwebui.update({"TASK_MODEL": "granite-4.0-h-micro", "TASK_MODEL_EXTERNAL": "gpt-4o-mini", "RAG_TOP_K": 5})

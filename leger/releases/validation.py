@@ -714,7 +714,10 @@ def _check_caddy(
 
 
 def _all_services(snapshot: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [*snapshot["infrastructure"], *(a["container"] for a in snapshot["addons"] if a.get("container"))]
+    return [
+        *snapshot["infrastructure"],
+        *(c for a in snapshot["addons"] if a.get("container") for c in [a["container"], *a.get("companions", [])]),
+    ]
 
 
 def _check_route_clashes(snapshot: Mapping[str, Any]) -> list[Problem]:

@@ -54,6 +54,7 @@ from leger.releases.forms import (
     error_messages,
 )
 from leger.releases.models import Release
+from leger.releases.snapshot import containers as snapshot_containers
 from leger.tailnet.exposure import service_url
 from leger.tailnet.selectors import tailnet_settings_get
 
@@ -530,7 +531,7 @@ def _summary_context(release: Release) -> dict[str, Any]:
 
         variables = selectors.release_choices(owner=release.owner, release=release).openwebui
         labels = {v.name: v.label for group in variables for v in group.variables}
-        containers = [*snapshot["infrastructure"], *(a["container"] for a in snapshot["addons"] if a["container"])]
+        containers = snapshot_containers(snapshot)
         container_names = {container["id"]: container["name"] for container in containers}
         provider_ids = {model["provider"] for model in snapshot["models"] if model.get("provider")}
         provider_names = dict(Provider.objects.filter(pk__in=provider_ids).values_list("pk", "name"))

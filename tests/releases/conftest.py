@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from leger.releases import quadlet
-from leger.releases.snapshot import Snapshot, example_snapshot
+from leger.releases.snapshot import Snapshot, containers, example_snapshot
 
 # The reference data beside the repository (CI clones the repo with shared/ next to it).
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
@@ -40,7 +40,7 @@ def changed(snapshot: Snapshot, edit) -> Snapshot:
 
 
 def service(snapshot: Snapshot, service_id: str) -> dict:
-    for candidate in [*snapshot["infrastructure"], *(a["container"] for a in snapshot["addons"] if a["container"])]:
+    for candidate in containers(snapshot):
         if candidate["id"] == service_id:
             return candidate
     raise KeyError(service_id)
