@@ -184,7 +184,12 @@ def load_key_providers(items: list[Item], context: LoadContext) -> None:
 
 
 def _addons(context: CheckContext) -> dict[str, Item]:
-    return {item.data.get("addon", ""): item for item in context.items(INFRASTRUCTURE) if item.data.get("addon")}
+    """Each add-on's main container, the one named after it (its companions are the releases fixtures' concern)."""
+    return {
+        item.data["addon"]: item
+        for item in context.items(INFRASTRUCTURE)
+        if item.data.get("addon") and item.data["id"] == item.data["addon"]
+    }
 
 
 def check_services(items: list[Item], context: CheckContext) -> None:

@@ -614,7 +614,9 @@ def plan_release(snapshot: Snapshot) -> ReleasePlan:
             if "command" in preload:
                 fetch = f"until {' '.join(preload['command'])} {model}; do sleep 10; done"
             else:
-                fetch = f"until curl -fsS -X POST {preload['url']}{model}; do sleep 10; done"
+                # The key is the container's own variable, read by its shell; it is never written here.
+                auth = f'-H "Authorization: Bearer ${preload["auth_env"]}" ' if "auth_env" in preload else ""
+                fetch = f"until curl -fsS -X POST {auth}{preload['url']}{model}; do sleep 10; done"
             plan.post_start = ["/usr/bin/podman", "exec", "--detach", plan.service["id"], "sh", "-c", fetch]
 
     local_models = [

@@ -117,6 +117,7 @@ class PreloadSpec(TypedDict):
 
     variable: str
     url: NotRequired[str]
+    auth_env: NotRequired[str]  # with url: the container's variable whose key the endpoint wants as a bearer token
     command: NotRequired[list[str]]
 
 
@@ -365,6 +366,7 @@ _SERVICE = _obj(
                     {
                         "variable": _ENV,
                         "url": {"type": "string", "pattern": "^http://127\\.0\\.0\\.1:[0-9]{1,5}/[A-Za-z0-9._/-]*/$"},
+                        "auth_env": _ENV,
                         "command": {
                             "type": "array",
                             "minItems": 1,

@@ -131,3 +131,40 @@ def test_it_refuses_infrastructure_without_a_core_service(fixtures_dir: Path) ->
     )
     with pytest.raises(FixtureProblems, match="add an entry for cockpit"):
         load_fixtures(fixtures_dir)
+
+
+@pytest.mark.django_db
+def test_it_loads_an_add_ons_companion_and_refuses_one_its_add_on_does_not_run(fixtures_dir: Path) -> None:
+    companion = {
+        "id": "searxng-cache-db",
+        "name": "Cache of SearXNG",
+        "role": "addon",
+        "addon": "searxng",
+        "image": "docker.io/valkey/valkey:8.1-alpine",
+        "port": 6379,
+    }
+    addons = fixtures_dir / "infrastructure" / "addons.json"
+    original = addons.read_text()
+
+    def wanted(items: list[dict]) -> None:
+        items.append(dict(companion))
+        by_id(items, "searxng")["requires"].append("searxng-cache-db")
+
+    edit(addons, wanted)
+    load_fixtures(fixtures_dir)
+    row = InfrastructureService.objects.get(pk="searxng-cache-db")
+    assert not row.is_addon_main and InfrastructureService.objects.get(pk="searxng").is_addon_main
+
+    addons.write_text(original)
+
+    def stray(items: list[dict]) -> None:
+        items.append({**companion, "openwebui_env": {"SEARXNG_QUERY_URL": "http://x:1/search?q=<query>"}})
+        items.append({**companion, "id": "orphan-db", "addon": "no-such-main"})
+
+    edit(addons, stray)
+    with pytest.raises(FixtureProblems) as error:
+        load_fixtures(fixtures_dir)
+    text = str(error.value)
+    assert "entry 'searxng-cache-db', field 'addon': a companion runs for its add-on's container" in text
+    assert "entry 'searxng-cache-db', field 'openwebui_env': Open WebUI talks to the add-on's container" in text
+    assert "entry 'orphan-db', field 'id': an add-on's main container is named after its marketplace service" in text

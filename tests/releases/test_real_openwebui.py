@@ -1,7 +1,8 @@
 """The real Open WebUI (its pip package, at the version releases run), started on PostgreSQL with a release's
 own environment, reports through its admin config endpoints the engine and the address each chosen service is
 called at: OpenAI's speech-to-text, text-to-speech, embeddings and images at OpenAI with the user's key, the
-models at LiteLLM with LiteLLM's key, web search at the release's SearXNG.
+models at LiteLLM with LiteLLM's key, web search at the release's SearXNG; the services the release runs
+(Speaches, openai-edge-tts, docling-serve, Ollama) at their containers, each with its own key.
 
 The environment is what the leger CLI gives the container: the unit's Environment= lines and every secret the
 manifest lists for Open WebUI, read by name. The test changes only where Open WebUI finds its database and Redis
@@ -10,10 +11,12 @@ manifest lists for Open WebUI, read by name. The test changes only where Open We
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,48 +56,29 @@ def psql(sql: str) -> None:
     )
 
 
-def test_open_webui_calls_each_chosen_service_where_the_release_says(
-    alice: User, catalog: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@contextlib.contextmanager
+def serving(environment: dict[str, str], tmp_path: Path) -> Iterator[Callable[[str], Any]]:
+    """The real Open WebUI started with ``environment`` (only where its database, Redis and data live changed,
+    for this machine); yields ``config(path)``, an admin's GET of one of its config endpoints."""
     program = open_webui()
-    monkeypatch.setattr(release_services, "_enqueue", lambda release_id: None)
-    add_tailnet(alice)
-    add_key(alice, "anthropic")
-    openai, openai_key = add_key(alice, "openai", prefix="sk-proj-")
-    # Every setting left as /marketplace shows it.
-    chosen = [
-        select(alice, service, credential=openai)
-        for service in ("openai-stt", "openai-tts", "openai-embeddings", "openai-images")
-    ]
-    chosen.append(select(alice, "searxng"))
-    draft = release_services.release_update(release=minimal_draft(alice), services=[s.pk for s in chosen])
-    release = release_services.release_cut(release=draft, actor=alice)
-    files = render(release.snapshot)
-
-    environment = {
-        **unit_environment(files["openwebui.container"]),
-        **secret_environment(alice, release.snapshot, files, "openwebui"),
-    }
-    litellm_key = environment["OPENAI_API_KEY"]
-    assert litellm_key.startswith("sk-") and litellm_key != openai_key
-
-    # Only where the database, Redis and the data live change, for this machine.
     database = f"leger_owui_{uuid.uuid4().hex[:12]}"
     psql(f"CREATE DATABASE {database}")
     port = free_port()
-    environment.update(
-        DATABASE_HOST="127.0.0.1",
-        DATABASE_PORT="5432",
-        DATABASE_NAME=database,
-        DATABASE_USER="postgres",
-        REDIS_URL="redis://127.0.0.1:6379/5",
-        WEBSOCKET_REDIS_URL="redis://127.0.0.1:6379/6",
-        DATA_DIR=str(tmp_path / "data"),
-        HF_HUB_OFFLINE="1",
-        PATH=os.environ["PATH"],
-        HOME=str(tmp_path),
-    )
-    log = (tmp_path / "openwebui.log").open("w")
+    environment = {
+        **environment,
+        "DATABASE_HOST": "127.0.0.1",
+        "DATABASE_PORT": "5432",
+        "DATABASE_NAME": database,
+        "DATABASE_USER": "postgres",
+        "REDIS_URL": "redis://127.0.0.1:6379/5",
+        "WEBSOCKET_REDIS_URL": "redis://127.0.0.1:6379/6",
+        "DATA_DIR": str(tmp_path / "data"),
+        "HF_HUB_OFFLINE": "1",
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+    }
+    log_path = tmp_path / "openwebui.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [str(program), "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=environment,
@@ -106,13 +90,13 @@ def test_open_webui_calls_each_chosen_service_where_the_release_says(
     try:
         deadline = time.monotonic() + 420
         while True:
-            assert process.poll() is None, (tmp_path / "openwebui.log").read_text()[-4000:]
+            assert process.poll() is None, log_path.read_text()[-4000:]
             try:
                 if httpx.get(f"{base}/health", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
-            assert time.monotonic() < deadline, (tmp_path / "openwebui.log").read_text()[-4000:]
+            assert time.monotonic() < deadline, log_path.read_text()[-4000:]
             time.sleep(2)
         # The first account is the admin (sign-up is otherwise closed).
         signup = httpx.post(
@@ -129,6 +113,47 @@ def test_open_webui_calls_each_chosen_service_where_the_release_says(
             assert answer.status_code == 200, (path, answer.text)
             return answer.json()
 
+        yield config
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+def release_environment(owner: User, services: list[Any]) -> tuple[dict[str, str], Any]:
+    """What the leger CLI gives Open WebUI's container for a release with these marketplace selections."""
+    draft = release_services.release_update(release=minimal_draft(owner), services=[s.pk for s in services])
+    release = release_services.release_cut(release=draft, actor=owner)
+    files = render(release.snapshot)
+    environment = {
+        **unit_environment(files["openwebui.container"]),
+        **secret_environment(owner, release.snapshot, files, "openwebui"),
+    }
+    return environment, release
+
+
+def test_open_webui_calls_each_chosen_service_where_the_release_says(
+    alice: User, catalog: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(release_services, "_enqueue", lambda release_id: None)
+    add_tailnet(alice)
+    add_key(alice, "anthropic")
+    openai, openai_key = add_key(alice, "openai", prefix="sk-proj-")
+    # Every setting left as /marketplace shows it.
+    chosen = [
+        select(alice, service, credential=openai)
+        for service in ("openai-stt", "openai-tts", "openai-embeddings", "openai-images")
+    ]
+    chosen.append(select(alice, "searxng"))
+    environment, _ = release_environment(alice, chosen)
+    litellm_key = environment["OPENAI_API_KEY"]
+    assert litellm_key.startswith("sk-") and litellm_key != openai_key
+
+    with serving(environment, tmp_path) as config:
         models = config("/openai/config")
         assert models["ENABLE_OPENAI_API"] is True
         assert models["OPENAI_API_BASE_URLS"] == ["http://litellm:4000/v1"]
@@ -148,11 +173,39 @@ def test_open_webui_calls_each_chosen_service_where_the_release_says(
         web = config("/api/v1/retrieval/config")["web"]
         assert (web["ENABLE_WEB_SEARCH"], web["WEB_SEARCH_ENGINE"]) == (True, "searxng")
         assert web["SEARXNG_QUERY_URL"] == "http://searxng:8080/search?q=<query>"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-        psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+def test_open_webui_calls_each_self_hosted_service_in_the_release_with_that_services_own_key(
+    alice: User, catalog: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Speaches, openai-edge-tts, docling-serve and Ollama run in the release: Open WebUI calls each at its
+    container, Speaches, the TTS server and docling with a key of their own (never LiteLLM's master key)."""
+    monkeypatch.setattr(release_services, "_enqueue", lambda release_id: None)
+    add_tailnet(alice)
+    add_key(alice, "anthropic")
+    chosen = [select(alice, service) for service in ("whisper", "edgetts", "docling", "ollama")]
+    environment, release = release_environment(alice, chosen)
+    litellm_key = environment["OPENAI_API_KEY"]
+    keys = {
+        name: environment[name] for name in ("AUDIO_STT_OPENAI_API_KEY", "AUDIO_TTS_OPENAI_API_KEY", "DOCLING_API_KEY")
+    }
+    assert len({litellm_key, *keys.values()}) == 4, "each service has a key of its own"
+    assert all(len(key) >= 32 for key in keys.values())
+    (ollama,) = [a for a in release.snapshot["addons"] if a["id"] == "ollama"]
+
+    with serving(environment, tmp_path) as config:
+        audio = config("/api/v1/audio/config")
+        assert audio["stt"]["ENGINE"] == "openai"
+        assert audio["stt"]["OPENAI_API_BASE_URL"] == "http://whisper:8000/v1"
+        assert audio["stt"]["OPENAI_API_KEY"] == keys["AUDIO_STT_OPENAI_API_KEY"]
+        assert audio["tts"]["ENGINE"] == "openai"
+        assert audio["tts"]["OPENAI_API_BASE_URL"] == "http://edgetts:5050/v1"
+        assert audio["tts"]["OPENAI_API_KEY"] == keys["AUDIO_TTS_OPENAI_API_KEY"]
+        retrieval = config("/api/v1/retrieval/config")
+        assert retrieval["CONTENT_EXTRACTION_ENGINE"] == "docling"
+        assert retrieval["DOCLING_SERVER_URL"] == "http://docling:5001"
+        assert retrieval["DOCLING_API_KEY"] == keys["DOCLING_API_KEY"]
+        embedding = config("/api/v1/retrieval/embedding")
+        assert embedding["RAG_EMBEDDING_ENGINE"] == "ollama"
+        assert embedding["RAG_EMBEDDING_MODEL"] == ollama["variables"]["RAG_EMBEDDING_MODEL"]
+        assert embedding["ollama_config"]["url"] == "http://ollama:11434"

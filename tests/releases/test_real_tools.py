@@ -123,6 +123,44 @@ def test_podmans_quadlet_generator_accepts_every_release(tmp_path: Path, kind: s
         assert f"--secret {secret['name']},type=mount,target={secret['target']}" in exec_start, service
 
 
+def test_an_add_ons_companion_runs_before_it_and_only_while_it_is_chosen(tmp_path: Path) -> None:
+    """A companion (an add-on's own database or cache) is a unit of its own that its add-on requires, so systemd
+    starts it first; Open WebUI never waits for it, and a release without the add-on has no trace of it."""
+    from leger.releases.snapshot import service_spec
+
+    snapshot = example_snapshot("full", "port")
+    (search,) = [a for a in snapshot["addons"] if a["id"] == "searxng"]
+    search["container"]["requires"] = ["searxng-cache-db"]
+    search["companions"] = [
+        service_spec(
+            {
+                "id": "searxng-cache-db",
+                "name": "Cache of SearXNG",
+                "role": "addon",
+                "addon": "searxng",
+                "image": "docker.io/valkey/valkey:8.1-alpine",
+                "port": 6379,
+                "volumes": [{"name": "searxng-cache-db", "mount": "/data"}],
+            }
+        )
+    ]
+    files = render(snapshot)
+    units, errors = generate(write(installed_units(files), tmp_path))
+    assert errors == []
+    assert {"searxng-cache-db.service", "searxng-cache-db-volume.service"} <= set(units)
+    main = quadlet.parse(units["searxng.service"])
+    assert "searxng-cache-db.service" in words(main, "Requires") & words(main, "After")
+    openwebui = quadlet.parse(units["openwebui.service"])
+    assert "searxng-cache-db.service" not in words(openwebui, "Wants") | words(openwebui, "Requires")
+    manifest = build_manifest(snapshot, files)
+    (companion,) = [s for s in manifest["services"] if s["name"] == "searxng-cache-db"]
+    assert "searxng-cache-db.container" in companion["files"]
+
+    snapshot["addons"] = [a for a in snapshot["addons"] if a["id"] != "searxng"]
+    snapshot["routes"] = [r for r in snapshot["routes"] if r["service"] != "searxng"]
+    assert not any("searxng-cache-db" in path for path in render(snapshot))
+
+
 # What each accelerator must become on podman's command line, for the services that have a GPU build.
 GPU_FLAGS = {
     "nvidia": ["--device nvidia.com/gpu=all", "--security-opt label=disable"],
@@ -233,23 +271,89 @@ def test_no_release_publishes_a_port_on_every_interface_or_the_lan() -> None:
     assert seen >= 12, "no release published a port: the check above proved nothing"
 
 
-def test_speaches_fetches_the_chosen_model_on_its_first_start_without_holding_up_the_unit(tmp_path: Path) -> None:
-    """Speaches 0.8 downloads no model by itself (POST /v1/models/{id} does), so transcription would fail until
-    someone fetched one by hand: the unit fetches the model Open WebUI will ask for, detached, once it runs."""
+def _systemd_command(line: str) -> list[str]:
+    """The words systemd runs for a command line of a unit: ``$$`` is a literal ``$``, ``%%`` a ``%``."""
     import shlex
 
+    return [word.replace("$$", "$").replace("%%", "%") for word in shlex.split(line.lstrip("-"))]
+
+
+class _KeyedStandIn:
+    """A loopback stand-in for a service that, like Speaches 0.8.3 with API_KEY set, answers every route only
+    with ``Authorization: Bearer <key>`` (403 otherwise), and records what it was asked."""
+
+    def __init__(self, key: str) -> None:
+        import http.server
+        import threading
+
+        stand_in = self
+        self.requests: list[tuple[str, str, int]] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                status = 200 if self.headers.get("Authorization") == f"Bearer {key}" else 403
+                stand_in.requests.append((self.command, self.path, status))
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_speaches_checks_its_health_and_fetches_the_chosen_model_with_its_own_key(tmp_path: Path) -> None:
+    """Speaches 0.8 downloads no model by itself (POST /v1/models/{id} does), so transcription would fail until
+    someone fetched one by hand: the unit fetches the model Open WebUI will ask for, detached, once it runs.
+    With its own key set (API_KEY), Speaches 0.8.3 checks it on every route, /health and downloads included:
+    the commands the generated units run, shell and systemd escaping included, carry the key from the
+    container's environment, and the key itself is never written into a file."""
     snapshot = example_snapshot("full", "port")
     (addon,) = [a for a in snapshot["addons"] if a["id"] == "whisper"]
     model = addon["variables"]["AUDIO_STT_MODEL"]
     files = render(snapshot)
     units, errors = generate(write(installed_units(files), tmp_path))
     assert errors == []
-    (post,) = quadlet.parse(units["whisper.service"]).values("Service", "ExecStartPost")
-    assert post.startswith("-/usr/bin/podman exec --detach whisper ")
-    words = shlex.split(post.removeprefix("-"))
-    assert words[-3:-1] == ["sh", "-c"]
-    assert f"curl -fsS -X POST http://127.0.0.1:8000/v1/models/{model};" in words[-1]
+    service = quadlet.parse(units["whisper.service"])
+    (post,) = service.values("Service", "ExecStartPost")
+    words = _systemd_command(post)
+    assert words[:4] == ["/usr/bin/podman", "exec", "--detach", "whisper"]
+    assert words[4:6] == ["sh", "-c"]
+    (start,) = service.values("Service", "ExecStart")
+    run = _systemd_command(start)
+    health = run[run.index("--health-cmd") + 1]
+    assert "Secret=whisper-api-key,type=env,target=API_KEY" in files["whisper.container"]
+    assert "Secret=whisper-api-key,type=env,target=AUDIO_STT_OPENAI_API_KEY" in files["openwebui.container"]
+
+    key = "sk-the-speaches-key"
+    stand_in = _KeyedStandIn(key)
+    try:
+        local = {"PATH": os.environ["PATH"], "API_KEY": key}
+        for script in (health, words[6]):
+            script = script.replace("127.0.0.1:8000", f"127.0.0.1:{stand_in.port}")
+            subprocess.run(["sh", "-c", script], env=local, check=True, timeout=30, capture_output=True)
+        without_key = subprocess.run(
+            ["sh", "-c", health.replace("127.0.0.1:8000", f"127.0.0.1:{stand_in.port}")],
+            env={"PATH": os.environ["PATH"], "API_KEY": "wrong"},
+            timeout=30,
+            capture_output=True,
+        )
+    finally:
+        stand_in.close()
+    assert stand_in.requests[:2] == [("GET", "/health", 200), ("POST", f"/v1/models/{model}", 200)]
+    assert without_key.returncode != 0, "a health check that passes without the key proves nothing"
     assert unit_environment(files["openwebui.container"])["AUDIO_STT_MODEL"] == model
+    assert key not in "".join(files.values())
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:

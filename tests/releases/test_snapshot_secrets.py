@@ -47,6 +47,17 @@ def test_a_format_1_snapshot_is_upgraded_and_renders_as_before(minimal: Snapshot
     assert render(old) == render(minimal)
 
 
+def test_a_format_3_snapshot_runs_its_add_ons_without_companions_as_before(full: Snapshot) -> None:
+    old = copy.deepcopy(full)
+    old["format"] = 3
+    assert all(not a["companions"] for a in old["addons"])
+    old["addons"] = [{k: v for k, v in a.items() if k != "companions"} for a in old["addons"]]
+    kept = copy.deepcopy(old)
+    assert validate_snapshot(old)["format"] == SNAPSHOT_FORMAT
+    assert old == kept, "the stored snapshot is not changed"
+    assert render(old) == render(full)
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
