@@ -35,6 +35,7 @@ tools:
 	scripts/install-tools || echo "warning: scripts/install-tools failed; tests needing caddy/quadlet will skip"
 	scripts/install-litellm-proxy || echo "warning: scripts/install-litellm-proxy failed; the LiteLLM proxy test will skip"
 	scripts/install-openwebui || echo "warning: scripts/install-openwebui failed; the Open WebUI test will skip"
+	scripts/install-mcp-gateway || echo "warning: scripts/install-mcp-gateway failed; the MCP gateway test will skip"
 	scripts/install-browser || echo "warning: scripts/install-browser failed; browser journeys will skip"
 
 # Install test dependencies and run the whole suite.

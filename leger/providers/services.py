@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from leger.catalog.models import Provider
+from leger.lib.derived_secrets import DerivedSecretSpec, derived_value
 from leger.providers import crypto, rotation, usage, validators
 from leger.providers.audit import SYSTEM, AccessSource
 from leger.providers.models import (
@@ -388,10 +389,17 @@ def _internal_secret_value(targets: Collection[str]) -> str:
 
 
 @sensitive_variables()
-def internal_secrets_ensure(*, owner: AbstractBaseUser, secrets_wanted: Mapping[str, Collection[str]]) -> list[str]:
+def internal_secrets_ensure(
+    *,
+    owner: AbstractBaseUser,
+    secrets_wanted: Mapping[str, Collection[str]],
+    derived: Mapping[str, DerivedSecretSpec] | None = None,
+) -> list[str]:
     """Make sure the owner has a value for every internal secret named in ``secrets_wanted`` (name → the
     variables it fills); returns the names created now. An existing value is never changed: an installed
-    stack's databases were set up with it."""
+    stack's databases were set up with it. A name in ``derived`` is made from the secret its spec names (a
+    token signed with a gateway's key), once that one exists."""
+    derived = derived or {}
     existing = set(
         InternalSecret.objects.filter(owner=owner, name__in=list(secrets_wanted)).values_list("name", flat=True)
     )
@@ -406,6 +414,25 @@ def internal_secrets_ensure(*, owner: AbstractBaseUser, secrets_wanted: Mapping[
                     owner=owner, name=name, value=crypto.encrypt(_internal_secret_value(secrets_wanted[name]))
                 )
                 for name in missing
+                if name not in derived
+            ],
+            ignore_conflicts=True,
+        )
+        made = [name for name in missing if name in derived]
+        sources = {
+            row.name: row.value
+            for row in InternalSecret.objects.filter(owner=owner, name__in=[derived[n]["source"] for n in made])
+        }
+        InternalSecret.objects.bulk_create(
+            [
+                InternalSecret(
+                    owner=owner,
+                    name=name,
+                    value=crypto.encrypt(
+                        derived_value(derived[name], crypto.decrypt(sources[derived[name]["source"]]))
+                    ),
+                )
+                for name in made
             ],
             ignore_conflicts=True,
         )

@@ -1111,13 +1111,15 @@ def _after_queueing(release: Release) -> None:
         release.status, release.error = Release.Status.FAILED, QUEUE_LOST_AT_COMMIT
 
 
-def _ensure_internal_secrets(*, owner: AbstractBaseUser, manifest: Mapping[str, Any]) -> None:
+def _ensure_internal_secrets(*, owner: AbstractBaseUser, manifest: Mapping[str, Any], snapshot: Snapshot) -> None:
     """Give the owner a value for every internal secret the release names, so the CLI can fetch each one; the
     values of earlier cuts stay, since an installed stack was set up with them."""
     from leger.providers.services import internal_secrets_ensure
+    from leger.releases.snapshot import containers, derived_secret_specs
 
     internal = {entry["name"]: entry["targets"] for entry in manifest["secrets"] if entry["source"] == "internal"}
-    internal_secrets_ensure(owner=owner, secrets_wanted=internal)
+    derived = derived_secret_specs(containers(snapshot))
+    internal_secrets_ensure(owner=owner, secrets_wanted=internal, derived=derived)
 
 
 def release_cut(*, release: Release, actor: AbstractBaseUser) -> Release:
@@ -1142,7 +1144,7 @@ def release_cut(*, release: Release, actor: AbstractBaseUser) -> Release:
             rendered, problems = render_snapshot(snapshot)
         if problems or rendered is None:
             raise ValidationError(problems)
-        _ensure_internal_secrets(owner=locked.owner, manifest=rendered.manifest)
+        _ensure_internal_secrets(owner=locked.owner, manifest=rendered.manifest, snapshot=snapshot)
         owner.last_version = version
         owner.save(update_fields=["last_version"])
         locked.status = Release.Status.QUEUED
@@ -1266,7 +1268,7 @@ def _publish(release: Release, *, store: ArtifactStore | None, final: bool) -> R
         return _fail(release, "The rendered files are not valid:\n" + "\n".join(f"- {p}" for p in problems))
     # The cut made them; a release cut before Leger generated internal secrets gets them here, before the
     # machine can read a manifest naming them.
-    _ensure_internal_secrets(owner=release.owner, manifest=rendered.manifest)
+    _ensure_internal_secrets(owner=release.owner, manifest=rendered.manifest, snapshot=snapshot)
 
     store = store or get_store()
     owner_uuid = snapshot["release"]["owner_uuid"]

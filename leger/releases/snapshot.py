@@ -42,6 +42,8 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from jsonschema import Draft202012Validator
 
+from leger.lib import derived_secrets
+from leger.lib.derived_secrets import DerivedSecretSpec
 from leger.lib.hardware import ACCELERATORS, BACKENDS, CPU
 
 # 2: add-ons carry ``secrets``. 3: the machine's hardware (``machine``), each service's GPU images
@@ -108,6 +110,7 @@ class SecretSpec(TypedDict):
     name: str
     env_var: str
     description: str
+    derive: NotRequired[DerivedSecretSpec]  # made from another internal secret (leger/lib/derived_secrets.py)
 
 
 class PreloadSpec(TypedDict):
@@ -279,7 +282,24 @@ def _or_null(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _SECRET = _obj(
-    ["name", "env_var", "description"], {"name": _SECRET_NAME, "env_var": _ENV, "description": {"type": "string"}}
+    ["name", "env_var", "description"],
+    {
+        "name": _SECRET_NAME,
+        "env_var": _ENV,
+        "description": {"type": "string"},
+        "derive": _obj(
+            ["kind", "source", "subject", "url", "id", "name"],
+            {
+                "kind": {"enum": list(derived_secrets.KINDS)},
+                "source": _SECRET_NAME,
+                "subject": {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+$"},
+                "url": {"type": "string", "pattern": "^http://[a-z0-9-]+:[0-9]{1,5}/[A-Za-z0-9._/-]*$"},
+                "id": {"type": "string", "pattern": "^[a-z][a-z0-9-]*$"},
+                "name": {"type": "string", "minLength": 1},
+                "description": {"type": "string"},
+            },
+        ),
+    },
 )
 _CREDENTIAL = _obj(["secret", "env_var"], {"secret": _SECRET_NAME, "env_var": _ENV})
 _IMAGE = {
@@ -625,6 +645,16 @@ def containers(snapshot: Snapshot) -> list[ServiceSpec]:
     return [*snapshot["infrastructure"], *(c for a in snapshot["addons"] for c in addon_containers(a))]
 
 
+def derived_secret_specs(services: Sequence[ServiceSpec]) -> dict[str, DerivedSecretSpec]:
+    """The release's secrets made from another one, by name (see leger/lib/derived_secrets.py)."""
+    return {
+        secret["name"]: secret["derive"]
+        for service in services
+        for secret in [*service["secrets"], *service["openwebui_secrets"]]
+        if "derive" in secret
+    }
+
+
 def _cross_reference_problems(snapshot: Snapshot) -> list[str]:
     # Imported here: both modules describe the same release, and rendering imports this one.
     from leger.releases.rendering import RELEASE_OWNED_VARIABLES, internal_secret_names
@@ -676,6 +706,14 @@ def _cross_reference_problems(snapshot: Snapshot) -> list[str]:
 
     # Credentials: one secret per variable, and never the name of an internal secret.
     internal = internal_secret_names(services)
+    for service in services:
+        for secret in [*service["secrets"], *service["openwebui_secrets"]]:
+            source = secret.get("derive", {}).get("source")
+            if source is not None and (source not in internal or source in derived_secret_specs(services)):
+                problems.append(
+                    f"service {service['id']!r}: secret {secret['name']!r} is made from {source!r}, which is not "
+                    "one of the release's own generated secrets"
+                )
     secret_for_var: dict[str, tuple[str, str]] = {}
     credentials = [(f"model {m['id']!r}", m["credential"]) for m in snapshot["models"] if m["kind"] == "cloud"]
     credentials += [(f"add-on {a['id']!r}", a["credential"]) for a in snapshot["addons"] if a["credential"]]
@@ -948,6 +986,8 @@ EXAMPLE_ADDON_SLOTS: dict[str, tuple[str, dict[str, str], dict[str, Scalar]]] = 
         {},
     ),
     "playwright": ("web-loader", {"WEB_LOADER_ENGINE": "playwright"}, {}),
+    # An integration (its own slot) with a companion: the gateway and its PostgreSQL.
+    "mcp-gateway": ("mcp-gateway", {}, {"MCP_INITIALIZE_TIMEOUT": 10}),
 }
 EXAMPLE_OWNER = "6f1c2b4e-8a7d-4c3b-9e2f-0a1b2c3d4e5f"
 EXAMPLE_ADDRESS = "100.101.102.103"  # the example machine's Tailscale address

@@ -12,6 +12,7 @@ manifest lists for Open WebUI, read by name. The test changes only where Open We
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import time
@@ -178,12 +179,13 @@ def test_open_webui_calls_each_chosen_service_where_the_release_says(
 def test_open_webui_calls_each_self_hosted_service_in_the_release_with_that_services_own_key(
     alice: User, catalog: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Speaches, openai-edge-tts, docling-serve and Ollama run in the release: Open WebUI calls each at its
-    container, Speaches, the TTS server and docling with a key of their own (never LiteLLM's master key)."""
+    """Speaches, openai-edge-tts, docling-serve, Ollama and the MCP gateway run in the release: Open WebUI calls
+    each at its container, Speaches, the TTS server, docling and the gateway with a key of their own (never
+    LiteLLM's master key)."""
     monkeypatch.setattr(release_services, "_enqueue", lambda release_id: None)
     add_tailnet(alice)
     add_key(alice, "anthropic")
-    chosen = [select(alice, service) for service in ("whisper", "edgetts", "docling", "ollama")]
+    chosen = [select(alice, service) for service in ("whisper", "edgetts", "docling", "ollama", "mcp-gateway")]
     environment, release = release_environment(alice, chosen)
     litellm_key = environment["OPENAI_API_KEY"]
     keys = {
@@ -209,3 +211,8 @@ def test_open_webui_calls_each_self_hosted_service_in_the_release_with_that_serv
         assert embedding["RAG_EMBEDDING_ENGINE"] == "ollama"
         assert embedding["RAG_EMBEDDING_MODEL"] == ollama["variables"]["RAG_EMBEDDING_MODEL"]
         assert embedding["ollama_config"]["url"] == "http://ollama:11434"
+        # The MCP gateway, through the connection the release made (its token signed by the gateway's key).
+        (tools,) = config("/api/v1/configs/tool_servers")["TOOL_SERVER_CONNECTIONS"]
+        assert (tools["type"], tools["url"], tools["auth_type"]) == ("mcp", "http://mcp-gateway:4444/mcp", "bearer")
+        assert tools["key"] == json.loads(environment["TOOL_SERVER_CONNECTIONS"])[0]["key"]
+        assert tools["config"]["enable"] is True

@@ -48,14 +48,33 @@ def test_a_format_1_snapshot_is_upgraded_and_renders_as_before(minimal: Snapshot
 
 
 def test_a_format_3_snapshot_runs_its_add_ons_without_companions_as_before(full: Snapshot) -> None:
-    old = copy.deepcopy(full)
+    # Format 3 knew no companions: the example without its one add-on that has some (the MCP gateway).
+    current = changed(full, lambda s: s.update(addons=[a for a in s["addons"] if not a["companions"]]))
+    assert current["addons"] and len(current["addons"]) == len(full["addons"]) - 1
+    old = copy.deepcopy(current)
     old["format"] = 3
-    assert all(not a["companions"] for a in old["addons"])
     old["addons"] = [{k: v for k, v in a.items() if k != "companions"} for a in old["addons"]]
+    old["routes"] = [r for r in old["routes"] if r["service"] != "mcp-gateway"]
+    current["routes"] = old["routes"]
     kept = copy.deepcopy(old)
     assert validate_snapshot(old)["format"] == SNAPSHOT_FORMAT
     assert old == kept, "the stored snapshot is not changed"
-    assert render(old) == render(full)
+    assert render(old) == render(current)
+
+
+def test_a_derived_secret_is_made_only_from_one_of_the_releases_own_generated_secrets(full: Snapshot) -> None:
+    (gateway,) = [a["container"] for a in full["addons"] if a["id"] == "mcp-gateway"]
+    (connection,) = gateway["openwebui_secrets"]
+    assert connection["derive"]["source"] in {s["name"] for s in gateway["secrets"]}
+    validate_snapshot(full)
+    broken = changed(
+        full,
+        lambda s: next(a for a in s["addons"] if a["id"] == "mcp-gateway")["container"]["openwebui_secrets"][0][
+            "derive"
+        ].update(source="openai-api-key"),
+    )
+    with pytest.raises(SnapshotError, match="is made from 'openai-api-key', which is not one of the release's own"):
+        validate_snapshot(broken)
 
 
 @pytest.mark.parametrize(

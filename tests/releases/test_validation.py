@@ -143,7 +143,7 @@ def test_a_container_without_an_image_is_refused(release) -> None:
             '"RAG_TOP_K=5"',
             '"RAG_TOP_K=5"\nEnvironment="ENABLE_SIGNUP=True"',
             "ENABLE_SIGNUP=True",
-            "ENABLE_SIGNUP is set twice (first on line 56)",
+            "ENABLE_SIGNUP is set twice (first on line {first_signup})",
         ),
         ('"RAG_TOP_K=5"', '"RAG_TOP_K=5" "ENABLE_SIGNUP=True"', "RAG_TOP_K=5", "ENABLE_SIGNUP is set twice"),
         ('"RAG_TOP_K=5"', '"RAG_TOP_K=5', "RAG_TOP_K=5", "Environment= cannot be read: unterminated"),
@@ -159,11 +159,12 @@ def test_it_finds_open_webui_variables_that_would_be_wrong(release, old, new, li
     # Every Open WebUI setting is an Environment= line of its unit: problems name the unit and that line.
     snapshot, files = release
     broken = replace(files, "openwebui.container", old, new)
+    first_signup = line_of(files["openwebui.container"], "ENABLE_SIGNUP=")
     assert_problem(
         problems_of(snapshot, broken),
         "openwebui.container",
         line_of(broken["openwebui.container"], line_text),
-        fragment,
+        fragment.format(first_signup=first_signup),
     )
 
 
