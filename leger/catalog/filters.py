@@ -102,6 +102,19 @@ class LLMFilterSet(django_filters.FilterSet):
         widget=forms.Select(choices=[("", "Any context"), *CONTEXT_CHOICES]),
         error_messages={"invalid": "Give the minimum context as a whole number of tokens, e.g. 128000."},
     )
+    max_memory = IntegerFilter(
+        method="filter_max_memory",
+        label="Fits in (GB)",
+        help_text="Local models that run in this much memory (a GPU's, on a GPU machine); cloud models need none.",
+        min_value=1,
+        max_value=4096,
+        widget=forms.NumberInput(attrs={"placeholder": "e.g. 24", "inputmode": "numeric"}),
+        error_messages={
+            "invalid": "Give the memory as a whole number of GB, e.g. 24.",
+            "min_value": "Give at least 1 GB.",
+            "max_value": "Give at most 4096 GB.",
+        },
+    )
     ordering = django_filters.ChoiceFilter(
         method="filter_ordering",
         choices=[(key, label) for key, (label, _) in ORDERINGS.items()],
@@ -117,6 +130,12 @@ class LLMFilterSet(django_filters.FilterSet):
     class Meta:
         model = LLM
         fields: list[str] = []
+
+    def filter_max_memory(self, queryset: QuerySet[LLM], name: str, value: int | None) -> QuerySet[LLM]:
+        if value is None:
+            return queryset
+        # A local model whose need is unknown is left out: nothing says it fits.
+        return queryset.filter(Q(kind=LLM.Kind.CLOUD) | Q(kind=LLM.Kind.LOCAL, ram_required_gb__lte=value))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

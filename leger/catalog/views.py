@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -8,13 +10,22 @@ from django.utils.cache import patch_vary_headers
 from leger.catalog.filters import LLMFilterSet
 from leger.catalog.models import LLM
 from leger.catalog.selectors import llm_get, llm_list, registry_sync_latest
+from leger.lib import hardware
 from leger.lib.htmx import template_for
 from leger.providers.selectors import configured_provider_ids
+from leger.tailnet.selectors import tailnet_settings_get
 
 PAGE_SIZE = 24
 
 # What a card does not show: the description and llama-swap's settings (two of them JSON) stay in the database.
-CARD_DEFERRED = ("description", "max_output", "embedding_dimension", "use_cases", *LLM.LOCAL_RUNTIME_FIELDS)
+CARD_DEFERRED = (
+    "description",
+    "max_output",
+    "embedding_dimension",
+    "use_cases",
+    # A card shows the memory a local model needs, against this machine's.
+    *(field for field in LLM.LOCAL_RUNTIME_FIELDS if field != "ram_required_gb"),
+)
 
 
 def model_list(request: HttpRequest) -> HttpResponse:
@@ -28,6 +39,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
         "page_obj": page,
         "hints": _hints(filterset) if filterset.is_valid() and not page.paginator.count else [],
         "configured_provider_ids": configured_provider_ids(user=request.user),
+        "machine": _machine_budget(request),
     }
     template = template_for(request, "catalog/model_list.html", "results")
     if "#" not in template:  # the line above the results, which a fragment leaves out
@@ -36,6 +48,19 @@ def model_list(request: HttpRequest) -> HttpResponse:
     # The same URL answers a fragment to htmx and a whole page otherwise; caches must keep them apart.
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _machine_budget(request: HttpRequest) -> dict[str, Any] | None:
+    """The memory one local model must fit in on the user's machine (/settings), when they gave it."""
+    if not request.user.is_authenticated:
+        return None
+    settings = tailnet_settings_get(owner=request.user)
+    if settings is None:
+        return None
+    gb, name = hardware.memory_budget(
+        key=settings.accelerator, memory_gb=settings.memory_gb, gpu_memory_gb=settings.gpu_memory_gb
+    )
+    return {"gb": gb, "name": name} if gb else None
 
 
 def _hints(filterset: LLMFilterSet) -> list[str]:
@@ -56,6 +81,8 @@ def _hints(filterset: LLMFilterSet) -> list[str]:
         hints.append("Show cloud and local models.")
     if data.get("min_context"):
         hints.append("Choose a smaller minimum context.")
+    if data.get("max_memory"):
+        hints.append(f"Allow more than {data['max_memory']} GB of memory.")
     return hints
 
 

@@ -131,14 +131,21 @@ class Fit:
     count: int  # how many models were checked
 
 
+def memory_budget(*, key: str, memory_gb: int | None, gpu_memory_gb: int | None) -> tuple[int | None, str]:
+    """What one local model must fit in, and its name: the GPU's memory on a GPU machine that gave it (llama-server
+    offloads every layer there), else the machine's RAM; None when the machine's figures are unknown."""
+    if accelerator(key).is_gpu and gpu_memory_gb:
+        return gpu_memory_gb, "GPU memory"
+    return memory_gb, "memory"
+
+
 def memory_fit(
     models: list[tuple[str, int | None]], *, key: str, memory_gb: int | None, gpu_memory_gb: int | None
 ) -> Fit:
     """``models``: (name, GB needed or None). llama-swap runs one model at a time and unloads the last, so a
     model too big for the budget cannot run at all, while models that only fit one at a time run, each first
     request after a switch waiting for a load."""
-    gpu = accelerator(key).is_gpu
-    budget, name = (gpu_memory_gb, "GPU memory") if gpu and gpu_memory_gb else (memory_gb, "memory")
+    budget, name = memory_budget(key=key, memory_gb=memory_gb, gpu_memory_gb=gpu_memory_gb)
     needs = [(model, gb) for model, gb in models if gb]
     together = sum(gb for _, gb in needs)
     if budget is None:

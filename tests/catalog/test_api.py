@@ -159,6 +159,10 @@ def test_one_model_by_its_dotted_id(api_client: APIClient, catalog: None) -> Non
         ("kind=local", {"gemma-3-4b-it"}),
         ("kind=cloud", {"claude-3.5-haiku", "gemini-2.0-flash"}),
         ("min_context=200000", {"claude-3.5-haiku", "gemini-2.0-flash"}),
+        # Gemma needs 6 GB; cloud models need no memory of the machine's.
+        ("max_memory=6", {"claude-3.5-haiku", "gemini-2.0-flash", "gemma-3-4b-it"}),
+        ("max_memory=5", {"claude-3.5-haiku", "gemini-2.0-flash"}),
+        ("max_memory=5&kind=local", set()),
     ],
 )
 def test_each_filter_narrows_the_list(api_client: APIClient, catalog: None, query: str, expected: set[str]) -> None:
@@ -180,6 +184,8 @@ def test_it_orders_by_context(api_client: APIClient, catalog: None) -> None:
         ("maker=nobody", "maker", "There is no maker “nobody”"),
         ("kind=quantum", "kind", "Use kind=cloud or kind=local"),
         ("min_context=lots", "min_context", "whole number of tokens"),
+        ("max_memory=lots", "max_memory", "whole number of GB"),
+        ("max_memory=0", "max_memory", "at least 1 GB"),
     ],
 )
 def test_a_bad_filter_is_a_400_naming_the_field(

@@ -92,7 +92,7 @@ def test_it_loads_every_catalog_kind_and_counts_what_it_created(db: None, fixtur
     report = load_fixtures(fixtures_dir)
 
     assert report.totals("catalog.models").created == LLM.objects.count() + Offering.objects.count()
-    assert report.counts["catalog.models"]["catalog.LLM"].created == 156
+    assert report.counts["catalog.models"]["catalog.LLM"].created == 161
     assert report.counts["catalog.providers"]["catalog.Provider"].created == 24
     assert report.wrote_anything
 
@@ -105,7 +105,7 @@ def test_running_it_again_with_nothing_changed_writes_nothing(loaded: Path) -> N
 
     assert writes(queries) == []
     assert not report.wrote_anything
-    assert report.counts["catalog.models"]["catalog.LLM"].unchanged == 156
+    assert report.counts["catalog.models"]["catalog.LLM"].unchanged == 161
     assert catalog_dump() == before
 
 
@@ -124,7 +124,7 @@ def test_a_changed_fact_is_updated_and_counted(loaded: Path) -> None:
     assert (llm.context_window, llm.input_price) == (180_000, Decimal("0.3"))
     assert list(llm.capabilities.values_list("pk", flat=True)) == ["chat"]
     counts = report.counts["catalog.models"]["catalog.LLM"]
-    assert (counts.created, counts.updated, counts.unchanged, counts.removed) == (0, 1, 155, 0)
+    assert (counts.created, counts.updated, counts.unchanged, counts.removed) == (0, 1, 160, 0)
     assert report.totals("catalog.makers").writes == 0
     assert all("catalog_llm" in sql for sql in writes(queries))
 
@@ -401,8 +401,8 @@ def test_the_command_prints_counts_per_kind(db: None, fixtures_dir: Path) -> Non
 
     call_command("load_catalog", "--dir", str(fixtures_dir), stdout=out)
 
-    assert "catalog.models / catalog.LLM: 156 created, 0 updated, 0 unchanged, 0 removed" in out.getvalue()
-    assert LLM.objects.count() == 156
+    assert "catalog.models / catalog.LLM: 161 created, 0 updated, 0 unchanged, 0 removed" in out.getvalue()
+    assert LLM.objects.count() == 161
 
 
 def test_the_command_with_check_validates_and_writes_nothing(db: None, fixtures_dir: Path) -> None:

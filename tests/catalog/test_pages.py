@@ -426,3 +426,34 @@ def test_a_key_alice_saved_marks_her_provider_and_not_bobs(
     bob_page = bob_client.get("/models/claude-3.5-haiku/").content.decode()
     assert "key configured" not in bob_page
     assert "/providers/?provider=openrouter" in bob_page
+
+
+def test_local_cards_show_the_memory_they_need_against_this_machines_and_a_link_filters_to_what_fits(
+    alice_client: Client, alice, catalog: None
+) -> None:
+    from leger.tailnet.models import TailnetSettings
+
+    page = alice_client.get("/models/").content.decode()
+    assert "about 6 GB" in page
+    assert "This machine" not in page, "without the machine's memory there is nothing to compare"
+
+    TailnetSettings.objects.create(
+        owner=alice, tailnet="tail1234.ts.net", hostname="box", accelerator="nvidia", memory_gb=32, gpu_memory_gb=4
+    )
+    page = alice_client.get("/models/").content.decode()
+    # On a GPU machine a model must fit the GPU's memory, since llama-server puts every layer there.
+    assert "This machine: 4 GB of GPU memory." in page
+    assert "more than this machine's 4 GB of GPU memory" in page
+    (link,) = re.findall(r'<a href="([^"]*max_memory=4[^"]*)">Show what fits it</a>', page)
+    fitting = listed_ids(alice_client.get("/models/" + link.replace("&amp;", "&")))
+    assert "gemma-3-4b-it" not in fitting and "claude-3.5-haiku" in fitting
+
+    TailnetSettings.objects.filter(owner=alice).update(gpu_memory_gb=8)
+    page = alice_client.get("/models/?kind=local").content.decode()
+    assert "about 6 GB" in page and "more than this machine" not in page
+
+
+def test_no_local_model_fits_says_to_allow_more_memory(alice_client: Client, catalog: None) -> None:
+    page = alice_client.get("/models/?kind=local&max_memory=2").content.decode()
+    assert "No model matches these filters" in page
+    assert "Allow more than 2 GB of memory." in page
