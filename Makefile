@@ -22,10 +22,12 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
-# Install, migrate, load the catalog, create the demo user and serve on 127.0.0.1:8000.
+# Install, migrate, load the catalog, bring it up to date from LiteLLM's registry (the installed package's file,
+# offline), create the demo user and serve on 127.0.0.1:8000.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_catalog
+	$(BIN)/python manage.py sync_model_registry --verbosity 0
 	$(BIN)/python manage.py demo_user
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 

@@ -443,14 +443,14 @@ def test_local_cards_show_the_memory_they_need_against_this_machines_and_a_link_
     page = alice_client.get("/models/").content.decode()
     # On a GPU machine a model must fit the GPU's memory, since llama-server puts every layer there.
     assert "This machine: 4 GB of GPU memory." in page
-    assert "more than this machine's 4 GB of GPU memory" in page
+    assert "over this machine's 4 GB" in page and "More than this machine's 4 GB of GPU memory" in page
     (link,) = re.findall(r'<a href="([^"]*max_memory=4[^"]*)">Show what fits it</a>', page)
     fitting = listed_ids(alice_client.get("/models/" + link.replace("&amp;", "&")))
     assert "gemma-3-4b-it" not in fitting and "claude-3.5-haiku" in fitting
 
     TailnetSettings.objects.filter(owner=alice).update(gpu_memory_gb=8)
     page = alice_client.get("/models/?kind=local").content.decode()
-    assert "about 6 GB" in page and "more than this machine" not in page
+    assert "about 6 GB" in page and "over this machine" not in page
 
 
 def test_no_local_model_fits_says_to_allow_more_memory(alice_client: Client, catalog: None) -> None:

@@ -41,16 +41,16 @@ TODAY = date(2026, 12, 3)
 
 
 def pinned_version() -> str:
-    text = (ROOT / "requirements-dev.txt").read_text()
+    text = (ROOT / "requirements.txt").read_text()
     match = re.search(r"^litellm==(\S+)", text, re.MULTILINE)
-    assert match, "requirements-dev.txt pins litellm"
+    assert match, "requirements.txt pins litellm"
     return match.group(1)
 
 
 @pytest.fixture(scope="module")
 def pinned() -> RegistrySource:
     source = registry.read_packaged()
-    assert source.litellm_version == pinned_version(), "install the pinned litellm: pip install -r requirements-dev.txt"
+    assert source.litellm_version == pinned_version(), "install the pinned litellm: pip install -r requirements.txt"
     return source
 
 

@@ -42,5 +42,7 @@ class Command(BaseCommand):
             if error.truncated:
                 self.stderr.write(f"(stopped after {len(error.problems)} problems)")
             raise CommandError("The registry was not synced; the catalog is unchanged.") from None
-        for line in report.lines():
+        lines = report.lines()
+        # Verbosity 0 (make run): the registry line and the totals, not every model.
+        for line in lines if options["verbosity"] else [line for line in lines if not line.startswith("  ")]:
             self.stdout.write(line)
