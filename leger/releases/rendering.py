@@ -525,6 +525,29 @@ def _dedupe_secrets(uses: Iterable[SecretUse]) -> list[SecretUse]:
     return sorted(seen.values(), key=lambda u: (u.target, u.name))
 
 
+# Open WebUI calls LiteLLM with a key of its own, not the master key: a virtual key, which lives in LiteLLM's
+# database and is made through its API (POST /key/generate takes a caller-chosen "sk-" key). Once LiteLLM runs, its
+# unit registers the owner's generated key, detached and until LiteLLM answers: a key it already holds (GET
+# /key/info answers 200) is left alone, so a restart changes nothing. Both keys come from the container's
+# environment (Podman secrets); neither is ever written here.
+OPENWEBUI_KEY_VARIABLE = "LEGER_OPENWEBUI_KEY"
+LITELLM_REGISTERS_OPENWEBUI_KEY = """\
+import json, os, time, urllib.error, urllib.request
+key = os.environ["LEGER_OPENWEBUI_KEY"]
+admin = {"Authorization": "Bearer " + os.environ["LITELLM_MASTER_KEY"], "Content-Type": "application/json"}
+def status(path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request("http://127.0.0.1:LITELLM_PORT" + path, data, admin)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status
+    except (urllib.error.URLError, OSError) as error:
+        return getattr(error, "code", 0)
+body = {"key": key, "key_alias": "open-webui", "metadata": {"managed_by": "leger"}}
+while status("/key/info?key=" + key) != 200 and status("/key/generate", body) != 200:
+    time.sleep(10)
+"""
+
 # A model id a download endpoint takes (Systran/faster-whisper-small): nothing a shell would read.
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9._-]+)?(:[A-Za-z0-9._-]+)?")
 
@@ -618,6 +641,16 @@ def plan_release(snapshot: Snapshot) -> ReleasePlan:
                 auth = f'-H "Authorization: Bearer ${preload["auth_env"]}" ' if "auth_env" in preload else ""
                 fetch = f"until curl -fsS -X POST {auth}{preload['url']}{model}; do sleep 10; done"
             plan.post_start = ["/usr/bin/podman", "exec", "--detach", plan.service["id"], "sh", "-c", fetch]
+        if OPENWEBUI_KEY_VARIABLE in {secret["env_var"] for secret in plan.service["secrets"]}:
+            plan.post_start = [
+                "/usr/bin/podman",
+                "exec",
+                "--detach",
+                plan.service["id"],
+                "python3",
+                "-c",
+                LITELLM_REGISTERS_OPENWEBUI_KEY.replace("LITELLM_PORT", str(plan.service["port"])),
+            ]
 
     local_models = [
         {

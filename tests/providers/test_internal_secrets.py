@@ -18,7 +18,8 @@ from leger.providers.models import AuditEntry, InternalSecret
 pytestmark = pytest.mark.django_db
 
 WANTED = {
-    "litellm-master-key": ["LITELLM_MASTER_KEY", "OPENAI_API_KEY"],
+    "litellm-master-key": ["LITELLM_MASTER_KEY"],
+    "litellm-openwebui-key": ["LEGER_OPENWEBUI_KEY", "OPENAI_API_KEY"],
     "openwebui-postgres-password": ["DATABASE_PASSWORD", "POSTGRES_PASSWORD"],
 }
 
@@ -31,6 +32,11 @@ def test_it_generates_each_secret_once_in_the_shape_its_program_needs(alice: Use
     assert services.internal_secrets_ensure(owner=alice, secrets_wanted=WANTED) == sorted(WANTED)
     first = values_of(alice)
     assert first["litellm-master-key"].startswith("sk-")
+    # LiteLLM takes a caller-chosen virtual key only when it starts with sk- too.
+    assert (
+        first["litellm-openwebui-key"].startswith("sk-")
+        and first["litellm-openwebui-key"] != first["litellm-master-key"]
+    )
     password = first["openwebui-postgres-password"]
     # URL-safe: it goes into database URLs unescaped.
     assert len(password) >= 40 and password.replace("-", "").replace("_", "").isalnum()

@@ -1,7 +1,7 @@
 """The real Open WebUI (its pip package, at the version releases run), started on PostgreSQL with a release's
 own environment, reports through its admin config endpoints the engine and the address each chosen service is
 called at: OpenAI's speech-to-text, text-to-speech, embeddings and images at OpenAI with the user's key, the
-models at LiteLLM with LiteLLM's key, web search at the release's SearXNG; the services the release runs
+models at LiteLLM with Open WebUI's own LiteLLM key, web search at the release's SearXNG; the services the release runs
 (Speaches, openai-edge-tts, docling-serve, Ollama) at their containers, each with its own key.
 
 The environment is what the leger CLI gives the container: the unit's Environment= lines and every secret the
@@ -150,9 +150,12 @@ def test_open_webui_calls_each_chosen_service_where_the_release_says(
         for service in ("openai-stt", "openai-tts", "openai-embeddings", "openai-images")
     ]
     chosen.append(select(alice, "searxng"))
-    environment, _ = release_environment(alice, chosen)
+    environment, release = release_environment(alice, chosen)
     litellm_key = environment["OPENAI_API_KEY"]
     assert litellm_key.startswith("sk-") and litellm_key != openai_key
+    # Open WebUI's own virtual key, the one LiteLLM's unit registers; never LiteLLM's master key.
+    litellm = secret_environment(alice, release.snapshot, render(release.snapshot), "litellm")
+    assert litellm_key == litellm["LEGER_OPENWEBUI_KEY"] != litellm["LITELLM_MASTER_KEY"]
 
     with serving(environment, tmp_path) as config:
         models = config("/openai/config")

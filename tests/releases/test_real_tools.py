@@ -7,6 +7,7 @@ every expected service with its dependencies; ``caddy validate`` must accept the
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -113,7 +114,7 @@ def test_podmans_quadlet_generator_accepts_every_release(tmp_path: Path, kind: s
     assert environment["ENABLE_PERSISTENT_CONFIG"] == "False" and environment["WEBUI_NAME"] == "Leger AI"
     for name, value in environment.items():
         assert re.search(rf'--env "?{re.escape(f"{name}={value}")}"?( |$)', exec_start), name
-    assert "--secret litellm-master-key,type=env,target=OPENAI_API_KEY" in exec_start
+    assert "--secret litellm-openwebui-key,type=env,target=OPENAI_API_KEY" in exec_start
     assert {"openwebui-postgres.service", "openwebui-redis.service", "litellm.service"} <= words(openwebui, "Requires")
     # Each config file is a secret Podman mounts where the program reads it.
     manifest = build_manifest(snapshot, files)
@@ -272,10 +273,11 @@ def test_no_release_publishes_a_port_on_every_interface_or_the_lan() -> None:
 
 
 def _systemd_command(line: str) -> list[str]:
-    """The words systemd runs for a command line of a unit: ``$$`` is a literal ``$``, ``%%`` a ``%``."""
-    import shlex
-
-    return [word.replace("$$", "$").replace("%%", "%") for word in shlex.split(line.lstrip("-"))]
+    """The words systemd runs for a command line of a unit: quotes and C escapes undone (the project's reader of
+    systemd's syntax), ``$$`` a literal ``$``, ``%%`` a ``%``."""
+    return [
+        re.sub(r"%%|\$\$", lambda m: m.group()[0], word) for word in quadlet.split_words(line.removeprefix("-"))
+    ]
 
 
 class _KeyedStandIn:
@@ -354,6 +356,103 @@ def test_speaches_checks_its_health_and_fetches_the_chosen_model_with_its_own_ke
     assert without_key.returncode != 0, "a health check that passes without the key proves nothing"
     assert unit_environment(files["openwebui.container"])["AUDIO_STT_MODEL"] == model
     assert key not in "".join(files.values())
+
+
+class _LiteLLMKeys:
+    """A loopback stand-in for LiteLLM's key API as its code (litellm/proxy/management_endpoints/
+    key_management_endpoints.py, 1.110.2) answers it with a database: only the master key may ask; GET /key/info
+    answers 200 for a key it holds; POST /key/generate takes a caller-chosen key that starts with "sk-", once."""
+
+    def __init__(self, master: str) -> None:
+        import http.server
+        import threading
+        from urllib.parse import parse_qs, urlsplit
+
+        stand_in = self
+        self.keys: dict[str, dict] = {}
+        self.calls: list[tuple[str, str, int]] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self, status: int, body: dict) -> None:
+                stand_in.calls.append((self.command, urlsplit(self.path).path, status))
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.headers.get("Authorization") != f"Bearer {master}":
+                    return self._answer(401, {"error": "Authentication Error"})
+                key = parse_qs(urlsplit(self.path).query).get("key", [""])[0]
+                if key in stand_in.keys:
+                    return self._answer(200, {"key": key, "info": stand_in.keys[key]})
+                return self._answer(404, {"detail": "Key not found"})
+
+            def do_POST(self) -> None:
+                if self.headers.get("Authorization") != f"Bearer {master}":
+                    return self._answer(401, {"error": "Authentication Error"})
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                key = body.get("key", "")
+                if not key.startswith("sk-"):
+                    return self._answer(400, {"error": "Key must start with 'sk-'"})
+                if key in stand_in.keys:
+                    return self._answer(400, {"error": "Unique constraint failed on the fields: (`token`)"})
+                stand_in.keys[key] = {k: v for k, v in body.items() if k != "key"}
+                return self._answer(200, {"key": key})
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_open_webui_calls_litellm_with_a_virtual_key_of_its_own_which_litellm_registers_once_it_runs(
+    tmp_path: Path,
+) -> None:
+    """Not LiteLLM's master key: Open WebUI gets its own, and the LiteLLM unit, once LiteLLM runs, registers it
+    as a virtual key through LiteLLM's API (detached, retried until LiteLLM answers); a key already registered is
+    left alone, so every restart is a no-op. The command the generated unit runs is run here, systemd's and
+    Python's quoting included, against a stand-in of LiteLLM's key API (LiteLLM's database layer, Prisma, fetches
+    its engines from the internet, which this machine cannot reach)."""
+    import sys
+
+    snapshot = example_snapshot("minimal", "port")
+    files = render(snapshot)
+    units, errors = generate(write(installed_units(files), tmp_path))
+    assert errors == []
+    assert "Secret=litellm-openwebui-key,type=env,target=OPENAI_API_KEY" in files["openwebui.container"]
+    assert "target=OPENAI_API_KEY" not in files["openwebui.container"].split("litellm-openwebui-key")[0]
+    assert "Secret=litellm-openwebui-key,type=env,target=LEGER_OPENWEBUI_KEY" in files["litellm.container"]
+    (post,) = quadlet.parse(units["litellm.service"]).values("Service", "ExecStartPost")
+    words = _systemd_command(post)
+    assert words[:6] == ["/usr/bin/podman", "exec", "--detach", "litellm", "python3", "-c"]
+    script = words[6]
+
+    master, own = "sk-the-master-key", "sk-open-webuis-own-key"
+    stand_in = _LiteLLMKeys(master)
+    try:
+        environment = {"PATH": os.environ["PATH"], "LITELLM_MASTER_KEY": master, "LEGER_OPENWEBUI_KEY": own}
+        pointed = script.replace("127.0.0.1:4000", f"127.0.0.1:{stand_in.port}")
+        assert pointed != script
+        for _ in range(2):  # the first start registers it, a restart finds it
+            subprocess.run([sys.executable, "-c", pointed], env=environment, check=True, timeout=30)
+    finally:
+        stand_in.close()
+    assert stand_in.keys == {own: {"key_alias": "open-webui", "metadata": {"managed_by": "leger"}}}
+    assert stand_in.calls == [
+        ("GET", "/key/info", 404),
+        ("POST", "/key/generate", 200),
+        ("GET", "/key/info", 200),
+    ]
+    assert master not in "".join(files.values()) and own not in "".join(files.values())
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:

@@ -119,7 +119,9 @@ def test_open_webui_is_a_single_owner_instance_on_postgres_redis_and_litellm(min
     unit = quadlet.parse(text)
     # Every setting is a unit line: the CLI installs only units, so no file beside it can be read.
     assert unit.values("Container", "EnvironmentFile") == []
-    assert "litellm-master-key,type=env,target=OPENAI_API_KEY" in unit.values("Container", "Secret")
+    # Open WebUI's own LiteLLM key (a virtual key), not LiteLLM's master key.
+    assert "litellm-openwebui-key,type=env,target=OPENAI_API_KEY" in unit.values("Container", "Secret")
+    assert not any(value.startswith("litellm-master-key,") for value in unit.values("Container", "Secret"))
     # Grouped under comments: first what every release fixes, then what this release chose.
     lines = text.splitlines()
     fixed = lines.index("# Open WebUI settings fixed by every release.")
