@@ -275,9 +275,7 @@ def test_no_release_publishes_a_port_on_every_interface_or_the_lan() -> None:
 def _systemd_command(line: str) -> list[str]:
     """The words systemd runs for a command line of a unit: quotes and C escapes undone (the project's reader of
     systemd's syntax), ``$$`` a literal ``$``, ``%%`` a ``%``."""
-    return [
-        re.sub(r"%%|\$\$", lambda m: m.group()[0], word) for word in quadlet.split_words(line.removeprefix("-"))
-    ]
+    return [re.sub(r"%%|\$\$", lambda m: m.group()[0], word) for word in quadlet.split_words(line.removeprefix("-"))]
 
 
 class _KeyedStandIn:
