@@ -43,9 +43,12 @@ def test_each_service_lists_its_files_dependencies_ports_and_secrets(release) ->
     assert openwebui["files"] == ["llm.network", "openwebui-data.volume", "openwebui.container"]
     assert openwebui["depends_on"] == ["litellm", "openwebui-postgres", "openwebui-redis"]
     assert openwebui["ports"] == []
-    assert {"openwebui-secret-key", "litellm-master-key", "openwebui-postgres-password"} <= set(
+    assert {"openwebui-secret-key", "litellm-openwebui-key", "openwebui-postgres-password"} <= set(
         openwebui["secrets_required"]
     )
+    # Open WebUI holds its own LiteLLM key, never LiteLLM's master key.
+    assert "litellm-master-key" not in openwebui["secrets_required"]
+    assert {"litellm-master-key", "litellm-openwebui-key"} <= set(services["litellm"]["secrets_required"])
     assert "100.101.102.103:3000:3000" in services["caddy"]["ports"]
     assert services["litellm"]["files"] == ["litellm-config.yaml", "litellm.container", "llm.network"]
     assert services["llama-swap"]["files"] == [
@@ -83,7 +86,8 @@ def test_it_declares_every_secret_once_with_its_targets(release) -> None:
     assert len(secrets) == len(manifest["secrets"])
     master = secrets["litellm-master-key"]
     assert master["type"] == "env" and master["required"] is True and master["source"] == "internal"
-    assert master["targets"] == ["LITELLM_MASTER_KEY", "OPENAI_API_KEY"]
+    assert master["targets"] == ["LITELLM_MASTER_KEY"]
+    assert secrets["litellm-openwebui-key"]["targets"] == ["LEGER_OPENWEBUI_KEY", "OPENAI_API_KEY"]
     assert secrets["anthropic-api-key"]["source"] == "credential"
     # One key, four variables: LiteLLM's, embeddings', and both of the image add-on's (generation and edits).
     assert secrets["openai-api-key"]["targets"] == [
