@@ -1,10 +1,13 @@
-"""Real services for the tests: moto's S3 server on loopback and a Celery worker on Redis.
+"""Real services for the tests: moto's S3 server on loopback, a Celery worker on Redis, the real programs a
+release runs (started until healthy) and loopback stand-ins for what cannot run here.
 
 Imported by tests/conftest.py so every test can ask for them by name.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -14,9 +17,11 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,6 +32,56 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class JSONHandler(BaseHTTPRequestHandler):
+    """A quiet request handler for a loopback stand-in, with ``answer`` to reply in JSON."""
+
+    def answer(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def serve_in_thread(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A stand-in served on a free loopback port until its ``shutdown()``."""
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@contextlib.contextmanager
+def running_program(
+    argv: list[str], *, env: dict[str, str], cwd: Path, health_url: str, timeout: float, log: Path
+) -> Iterator[subprocess.Popen]:
+    """A real program started for a test, yielded once ``health_url`` answers 200 and stopped afterwards; a
+    program that exits or never answers fails the test with the tail of its log."""
+    with log.open("w") as output:
+        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                assert process.poll() is None, log.read_text()[-4000:]
+                try:
+                    if httpx.get(health_url, timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, log.read_text()[-4000:]
+                time.sleep(1)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def wait_until(predicate, *, timeout: float, what: str) -> None:

@@ -706,10 +706,11 @@ def _cross_reference_problems(snapshot: Snapshot) -> list[str]:
 
     # Credentials: one secret per variable, and never the name of an internal secret.
     internal = internal_secret_names(services)
+    derived = derived_secret_specs(services)
     for service in services:
         for secret in [*service["secrets"], *service["openwebui_secrets"]]:
             source = secret.get("derive", {}).get("source")
-            if source is not None and (source not in internal or source in derived_secret_specs(services)):
+            if source is not None and (source not in internal or source in derived):
                 problems.append(
                     f"service {service['id']!r}: secret {secret['name']!r} is made from {source!r}, which is not "
                     "one of the release's own generated secrets"

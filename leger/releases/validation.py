@@ -714,10 +714,9 @@ def _check_caddy(
 
 
 def _all_services(snapshot: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [
-        *snapshot["infrastructure"],
-        *(c for a in snapshot["addons"] if a.get("container") for c in [a["container"], *a.get("companions", [])]),
-    ]
+    from leger.releases.snapshot import containers
+
+    return list(containers(snapshot))  # type: ignore[arg-type]
 
 
 def _check_route_clashes(snapshot: Mapping[str, Any]) -> list[Problem]:

@@ -15,11 +15,8 @@ import json
 import os
 import re
 import secrets
-import subprocess
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -42,7 +39,7 @@ from tests.releases import test_services_setup as setup
 from tests.releases.conftest import secret_environment
 from tests.releases.test_real_tools import require
 from tests.releases.test_services_setup import a_key, add_key, add_tailnet
-from tests.services import free_port
+from tests.services import JSONHandler, free_port, running_program, serve_in_thread
 
 catalog = setup.catalog
 
@@ -107,18 +104,7 @@ def _check_sigv4(providers: Providers, method: str, url: str, headers: dict[str,
 
 
 def stand_in(providers: Providers) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def answer(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JSONHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             headers = {name.lower(): value for name, value in self.headers.items()}
@@ -196,9 +182,8 @@ def stand_in(providers: Providers) -> ThreadingHTTPServer:
                 providers.seen.append(("unknown", f"{self.command} {self.path}"))
                 self.answer(404, {"error": {"message": f"no such route {path}"}})
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = serve_in_thread(Handler)
     providers.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
 
@@ -310,25 +295,14 @@ def test_the_real_litellm_proxy_calls_each_provider_authenticated_as_it_expects(
     master = environment["LITELLM_MASTER_KEY"]
 
     port = free_port()
-    log = (tmp_path / "litellm.log").open("w")
-    process = subprocess.Popen(
+    with running_program(
         [str(proxy), "--config", str(tmp_path / "config.yaml"), "--host", "127.0.0.1", "--port", str(port)],
         env=environment,
         cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, (tmp_path / "litellm.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health/liveliness", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "litellm.log").read_text()[-3000:]
-            time.sleep(1)
+        health_url=f"http://127.0.0.1:{port}/health/liveliness",
+        timeout=180,
+        log=tmp_path / "litellm.log",
+    ):
         for model, provider in MODELS.items():
             response = httpx.post(
                 f"http://127.0.0.1:{port}/v1/chat/completions",
@@ -349,10 +323,3 @@ def test_the_real_litellm_proxy_calls_each_provider_authenticated_as_it_expects(
             timeout=30,
         )
         assert refused.status_code == 401
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -30,7 +29,7 @@ from tests.releases.conftest import secret_environment, unit_environment
 from tests.releases.test_real_openwebui import psql
 from tests.releases.test_real_tools import require
 from tests.releases.test_services_setup import add_key, add_tailnet, minimal_draft, select
-from tests.services import free_port
+from tests.services import free_port, running_program
 
 catalog = setup.catalog
 
@@ -98,72 +97,55 @@ def test_the_real_gateway_runs_on_the_releases_environment_and_answers_open_webu
         PATH=os.environ["PATH"],
         HOME=str(tmp_path),
     )
-    log_path = tmp_path / "gateway.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [str(program), "--host", "127.0.0.1", "--port", str(port)],
-        env=environment,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            assert process.poll() is None, log_path.read_text()[-4000:]
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log_path.read_text()[-4000:]
-            time.sleep(1)
+        with running_program(
+            [str(program), "--host", "127.0.0.1", "--port", str(port)],
+            env=environment,
+            cwd=tmp_path,
+            health_url=f"{base}/health",
+            timeout=240,
+            log=tmp_path / "gateway.log",
+        ):
 
-        def initialize(key: str) -> httpx.Response:
-            return httpx.post(
-                f"{base}{urlsplit(connection['url']).path}/",
-                headers={
-                    "Authorization": f"Bearer {key}",
-                    "Accept": "application/json, text/event-stream",
-                    "Content-Type": "application/json",
-                },
-                json=INITIALIZE,
+            def initialize(key: str) -> httpx.Response:
+                return httpx.post(
+                    f"{base}{urlsplit(connection['url']).path}/",
+                    headers={
+                        "Authorization": f"Bearer {key}",
+                        "Accept": "application/json, text/event-stream",
+                        "Content-Type": "application/json",
+                    },
+                    json=INITIALIZE,
+                    timeout=30,
+                )
+
+            # Open WebUI's connection, as Open WebUI sends it (auth_type bearer: its key as a bearer token).
+            answer = initialize(connection["key"])
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["result"]["capabilities"]["tools"] is not None
+            listed = httpx.get(f"{base}/tools", headers={"Authorization": f"Bearer {connection['key']}"}, timeout=30)
+            assert listed.status_code == 200 and listed.json() == [], listed.text
+
+            # A token the gateway's key did not sign gets nothing.
+            claims = jwt.decode(connection["key"], jwt_secret, algorithms=["HS256"], audience=CONTEXTFORGE_AUDIENCE)
+            assert claims["iss"] == CONTEXTFORGE_ISSUER and claims["exp"] > time.time() + 5 * 365 * 24 * 3600
+            forged = jwt.encode(claims, "another-key-of-more-than-thirty-two-characters", algorithm="HS256")
+            assert initialize(forged).status_code == 401
+
+            # The admin signs in to its UI with the generated first password (the gateway then asks for a new one).
+            login = httpx.post(
+                f"{base}/auth/email/login",
+                json={"email": environment["PLATFORM_ADMIN_EMAIL"], "password": environment["PLATFORM_ADMIN_PASSWORD"]},
                 timeout=30,
             )
-
-        # Open WebUI's connection, as Open WebUI sends it (auth_type bearer: its key as a bearer token).
-        answer = initialize(connection["key"])
-        assert answer.status_code == 200, answer.text
-        assert answer.json()["result"]["capabilities"]["tools"] is not None
-        listed = httpx.get(f"{base}/tools", headers={"Authorization": f"Bearer {connection['key']}"}, timeout=30)
-        assert listed.status_code == 200 and listed.json() == [], listed.text
-
-        # A token the gateway's key did not sign gets nothing.
-        claims = jwt.decode(connection["key"], jwt_secret, algorithms=["HS256"], audience=CONTEXTFORGE_AUDIENCE)
-        assert claims["iss"] == CONTEXTFORGE_ISSUER and claims["exp"] > time.time() + 5 * 365 * 24 * 3600
-        forged = jwt.encode(claims, "another-key-of-more-than-thirty-two-characters", algorithm="HS256")
-        assert initialize(forged).status_code == 401
-
-        # The admin signs in to its UI with the generated first password (the gateway then asks for a new one).
-        login = httpx.post(
-            f"{base}/auth/email/login",
-            json={"email": environment["PLATFORM_ADMIN_EMAIL"], "password": environment["PLATFORM_ADMIN_PASSWORD"]},
-            timeout=30,
-        )
-        first_login = login.status_code == 403 and "password change required" in login.text.lower()
-        assert login.status_code == 200 or first_login, login.text
-        wrong = httpx.post(
-            f"{base}/auth/email/login",
-            json={"email": environment["PLATFORM_ADMIN_EMAIL"], "password": "not the password"},
-            timeout=30,
-        )
-        assert wrong.status_code == 401
+            first_login = login.status_code == 403 and "password change required" in login.text.lower()
+            assert login.status_code == 200 or first_login, login.text
+            wrong = httpx.post(
+                f"{base}/auth/email/login",
+                json={"email": environment["PLATFORM_ADMIN_EMAIL"], "password": "not the password"},
+                timeout=30,
+            )
+            assert wrong.status_code == 401
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
         psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")

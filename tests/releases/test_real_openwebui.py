@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,7 +30,7 @@ from tests.releases import test_services_setup as setup
 from tests.releases.conftest import secret_environment, unit_environment
 from tests.releases.test_real_tools import require
 from tests.releases.test_services_setup import add_key, add_tailnet, minimal_draft, select
-from tests.services import free_port
+from tests.services import free_port, running_program
 
 catalog = setup.catalog
 
@@ -78,50 +77,33 @@ def serving(environment: dict[str, str], tmp_path: Path) -> Iterator[Callable[[s
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
     }
-    log_path = tmp_path / "openwebui.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [str(program), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=environment,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 420
-        while True:
-            assert process.poll() is None, log_path.read_text()[-4000:]
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log_path.read_text()[-4000:]
-            time.sleep(2)
-        # The first account is the admin (sign-up is otherwise closed).
-        signup = httpx.post(
-            f"{base}/api/v1/auths/signup",
-            json={"name": "Alice", "email": "alice@example.org", "password": "a long passphrase 42"},
-            timeout=60,
-        )
-        assert signup.status_code == 200, signup.text
-        assert signup.json()["role"] == "admin"
-        headers = {"Authorization": f"Bearer {signup.json()['token']}"}
+        with running_program(
+            [str(program), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=environment,
+            cwd=tmp_path,
+            health_url=f"{base}/health",
+            timeout=420,
+            log=tmp_path / "openwebui.log",
+        ):
+            # The first account is the admin (sign-up is otherwise closed).
+            signup = httpx.post(
+                f"{base}/api/v1/auths/signup",
+                json={"name": "Alice", "email": "alice@example.org", "password": "a long passphrase 42"},
+                timeout=60,
+            )
+            assert signup.status_code == 200, signup.text
+            assert signup.json()["role"] == "admin"
+            headers = {"Authorization": f"Bearer {signup.json()['token']}"}
 
-        def config(path: str) -> Any:
-            answer = httpx.get(f"{base}{path}", headers=headers, timeout=30)
-            assert answer.status_code == 200, (path, answer.text)
-            return answer.json()
+            def config(path: str) -> Any:
+                answer = httpx.get(f"{base}{path}", headers=headers, timeout=30)
+                assert answer.status_code == 200, (path, answer.text)
+                return answer.json()
 
-        yield config
+            yield config
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
         psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 

@@ -24,7 +24,7 @@ from leger.releases.rendering import render
 from leger.releases.snapshot import containers, example_snapshot, keeps_path
 from leger.releases.validation import QUADLET_SUFFIXES
 from tests.releases.conftest import changed, unit_environment
-from tests.services import free_port
+from tests.services import JSONHandler, free_port, serve_in_thread
 
 REPO = Path(__file__).resolve().parents[2]
 QUADLET = REPO / ".cache" / "tools" / "podman" / "usr" / "libexec" / "podman" / "quadlet"
@@ -283,29 +283,19 @@ class _KeyedStandIn:
     with ``Authorization: Bearer <key>`` (403 otherwise), and records what it was asked."""
 
     def __init__(self, key: str) -> None:
-        import http.server
-        import threading
-
         stand_in = self
         self.requests: list[tuple[str, str, int]] = []
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _answer(self) -> None:
+        class Handler(JSONHandler):
+            def _keyed(self) -> None:
                 status = 200 if self.headers.get("Authorization") == f"Bearer {key}" else 403
                 stand_in.requests.append((self.command, self.path, status))
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
+                self.answer(status, {})
 
-            do_GET = do_POST = _answer
+            do_GET = do_POST = _keyed
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server = serve_in_thread(Handler)
         self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -362,23 +352,16 @@ class _LiteLLMKeys:
     answers 200 for a key it holds; POST /key/generate takes a caller-chosen key that starts with "sk-", once."""
 
     def __init__(self, master: str) -> None:
-        import http.server
-        import threading
         from urllib.parse import parse_qs, urlsplit
 
         stand_in = self
         self.keys: dict[str, dict] = {}
         self.calls: list[tuple[str, str, int]] = []
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(JSONHandler):
             def _answer(self, status: int, body: dict) -> None:
                 stand_in.calls.append((self.command, urlsplit(self.path).path, status))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.answer(status, body)
 
             def do_GET(self) -> None:
                 if self.headers.get("Authorization") != f"Bearer {master}":
@@ -400,12 +383,8 @@ class _LiteLLMKeys:
                 stand_in.keys[key] = {k: v for k, v in body.items() if k != "key"}
                 return self._answer(200, {"key": key})
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server = serve_in_thread(Handler)
         self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
